@@ -1,0 +1,13 @@
+import { defineConfig } from 'vitest/config';
+
+export default defineConfig({
+  test: {
+    include: ['test/**/*.test.ts'],
+    environment: 'node',
+    // End-to-end tests start the CLI and a moto server as subprocesses.
+    testTimeout: 120_000,
+    hookTimeout: 120_000,
+    // e2e files share one emulator per file; keep files from starving the 2-core machine.
+    maxWorkers: 2,
+  },
+});
