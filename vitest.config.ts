@@ -4,6 +4,7 @@ export default defineConfig({
   test: {
     include: ['test/**/*.test.ts'],
     environment: 'node',
+    env: { AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true' },
     // End-to-end tests start the CLI and a moto server as subprocesses.
     testTimeout: 120_000,
     hookTimeout: 120_000,

@@ -1,0 +1,177 @@
+import { appendFileSync } from 'node:fs';
+import { CloudWatchLogsClient } from '@aws-sdk/client-cloudwatch-logs';
+import { EC2Client } from '@aws-sdk/client-ec2';
+import { ECRClient } from '@aws-sdk/client-ecr';
+import { ECSClient } from '@aws-sdk/client-ecs';
+import { ElasticLoadBalancingV2Client } from '@aws-sdk/client-elastic-load-balancing-v2';
+import { IAMClient } from '@aws-sdk/client-iam';
+import { ServiceDiscoveryClient } from '@aws-sdk/client-servicediscovery';
+import { GetCallerIdentityCommand, STSClient } from '@aws-sdk/client-sts';
+import { EnvironmentError } from '../errors.js';
+import { annotateOperation, awsErrorCode, awsErrorMessage, isCredentialsError } from './errors.js';
+
+export const USER_AGENT = 'ecs-ha/0.1.0';
+
+export interface AwsSettings {
+  region?: string;
+  profile?: string;
+  /** Overrides every service's endpoint (the emulator, or AWS_ENDPOINT_URL). */
+  endpointUrl?: string;
+  /** Static credentials, used for the local emulator only. */
+  credentials?: { accessKeyId: string; secretAccessKey: string };
+  /** Appends one JSON line per AWS call to this file. */
+  tracePath?: string;
+  maxAttempts?: number;
+}
+
+/** One line of the audit trace. Holds the call's input, never credentials. */
+export interface TraceRecord {
+  time: string;
+  service: string;
+  operation: string;
+  input: unknown;
+  durationMs: number;
+  status?: number;
+  error?: string;
+}
+
+type Handler = (args: { input: unknown }) => Promise<{ response?: unknown; output?: unknown }>;
+type Middleware = (next: Handler, context: { clientName?: string; commandName?: string }) => Handler;
+interface HasMiddlewareStack {
+  middlewareStack: { add(middleware: Middleware, options: Record<string, unknown>): void };
+}
+
+const MUTATING_PREFIXES = ['Describe', 'List', 'Get', 'Discover', 'BatchGet', 'BatchCheck'];
+
+/** True for calls that change something in the account (the trace's notion of a write). */
+export function isMutatingOperation(operation: string): boolean {
+  return !MUTATING_PREFIXES.some((prefix) => operation.startsWith(prefix));
+}
+
+/**
+ * The only place SDK clients are made. Every client shares region, profile, endpoint, adaptive
+ * retries, user agent and the trace middleware, so all calls take the same path.
+ */
+export class AwsClients {
+  private readonly made = new Map<string, unknown>();
+  /** Every call made through these clients, in order; tests and the benchmark read it. */
+  readonly calls: TraceRecord[] = [];
+
+  constructor(readonly settings: AwsSettings = {}) {}
+
+  get ecs(): ECSClient {
+    return this.client('ecs', (c) => new ECSClient(c));
+  }
+  get ecr(): ECRClient {
+    return this.client('ecr', (c) => new ECRClient(c));
+  }
+  get elbv2(): ElasticLoadBalancingV2Client {
+    return this.client('elbv2', (c) => new ElasticLoadBalancingV2Client(c));
+  }
+  get ec2(): EC2Client {
+    return this.client('ec2', (c) => new EC2Client(c));
+  }
+  get iam(): IAMClient {
+    return this.client('iam', (c) => new IAMClient(c));
+  }
+  get logs(): CloudWatchLogsClient {
+    return this.client('logs', (c) => new CloudWatchLogsClient(c));
+  }
+  get serviceDiscovery(): ServiceDiscoveryClient {
+    // A custom endpoint cannot take the `data-` host prefix DiscoverInstances adds.
+    return this.client('servicediscovery', (c) => new ServiceDiscoveryClient({ ...c, disableHostPrefix: Boolean(this.settings.endpointUrl) }));
+  }
+  get sts(): STSClient {
+    return this.client('sts', (c) => new STSClient(c));
+  }
+
+  /** The region every client uses, resolved as the SDK does (option, AWS_REGION, profile). */
+  async region(): Promise<string> {
+    try {
+      return await this.sts.config.region();
+    } catch (error) {
+      throw new EnvironmentError(
+        'no AWS region is configured',
+        'pass --region, set AWS_REGION, or set a region in your AWS profile',
+        { cause: error },
+      );
+    }
+  }
+
+  /** The account of the credentials in use; fails with exit 3 when there are none. */
+  async account(): Promise<string> {
+    try {
+      const identity = await this.sts.send(new GetCallerIdentityCommand({}));
+      if (!identity.Account) throw new Error('GetCallerIdentity returned no account');
+      return identity.Account;
+    } catch (error) {
+      if (isCredentialsError(error) || awsErrorCode(error) === 'AccessDenied' || /credential/i.test(awsErrorMessage(error))) {
+        throw new EnvironmentError(
+          `no usable AWS credentials: ${awsErrorMessage(error)}`,
+          'configure credentials (aws configure, AWS_PROFILE, or --profile), or run with --local to use the local emulator',
+          { cause: error },
+        );
+      }
+      throw error;
+    }
+  }
+
+  private client<T>(key: string, make: (config: Record<string, unknown>) => T): T {
+    let client = this.made.get(key) as T | undefined;
+    if (!client) {
+      client = make(this.baseConfig());
+      (client as unknown as HasMiddlewareStack).middlewareStack.add(this.traceMiddleware(), {
+        step: 'initialize',
+        name: 'ecsHaTrace',
+        priority: 'high',
+      });
+      this.made.set(key, client);
+    }
+    return client;
+  }
+
+  private baseConfig(): Record<string, unknown> {
+    const { region, profile, endpointUrl, credentials, maxAttempts } = this.settings;
+    return {
+      ...(region ? { region } : {}),
+      ...(profile ? { profile } : {}),
+      ...(endpointUrl ? { endpoint: endpointUrl } : {}),
+      ...(credentials ? { credentials } : {}),
+      retryMode: 'adaptive',
+      maxAttempts: maxAttempts ?? 8,
+      customUserAgent: USER_AGENT,
+    };
+  }
+
+  /** Wraps the whole call, retries included: records it and names the call on any error. */
+  private traceMiddleware(): Middleware {
+    return (next, context) => async (args) => {
+      const service = (context.clientName ?? 'Unknown').replace(/Client$/, '');
+      const operation = (context.commandName ?? 'Unknown').replace(/Command$/, '');
+      const started = Date.now();
+      const record = (fields: Partial<TraceRecord>): void => {
+        const entry: TraceRecord = {
+          time: new Date(started).toISOString(),
+          service,
+          operation,
+          input: args.input,
+          durationMs: Date.now() - started,
+          ...fields,
+        };
+        this.calls.push(entry);
+        if (this.settings.tracePath) appendFileSync(this.settings.tracePath, `${JSON.stringify(entry)}\n`);
+      };
+      try {
+        const result = await next(args);
+        const status = (result.response as { statusCode?: number } | undefined)?.statusCode;
+        record(status === undefined ? {} : { status });
+        return result;
+      } catch (error) {
+        annotateOperation(error, service, operation);
+        const status = (error as { $metadata?: { httpStatusCode?: number } }).$metadata?.httpStatusCode;
+        record({ error: awsErrorCode(error) || 'Error', ...(status === undefined ? {} : { status }) });
+        throw error;
+      }
+    };
+  }
+}

@@ -1,0 +1,91 @@
+import { Command, Option } from 'commander';
+import { EcsHaError, ExitCode } from './errors.js';
+import type { DownCliOptions } from './commands/down.js';
+import type { UpOptions } from './commands/up.js';
+
+const VERSION = '0.1.0';
+
+/** Options every command accepts after its name: `ecs-ha up --stack demo`. */
+function withCommonOptions(command: Command): Command {
+  return command
+    .option('--stack <name>', 'stack name: lowercase letters, digits, hyphens; at most 28 characters', 'ecs-ha')
+    .option('--region <region>', 'AWS region (default: AWS_REGION or your profile\'s region)')
+    .option('--profile <name>', 'AWS profile from your AWS config (default: AWS_PROFILE or "default")')
+    .option('--endpoint-url <url>', 'send every AWS call to this endpoint (default: AWS_ENDPOINT_URL)')
+    .option('--local', 'use the local moto AWS emulator instead of an AWS account (no account needed)')
+    .option('--state-dir <dir>', 'where the state file is kept', '.ecs-ha')
+    .option('--trace <file>', 'append one JSON line per AWS call to this file (default: ECS_HA_TRACE)')
+    .option('--json', 'print the result as one JSON document on stdout');
+}
+
+export function buildProgram(): Command {
+  const program = new Command('ecs-ha')
+    .description('Stand up a highly available ECS Fargate service behind an ALB, prove it survives failures, and tear it down.')
+    .version(VERSION)
+    .showHelpAfterError()
+    .configureOutput({ outputError: (text, write) => write(text) })
+    .exitOverride();
+
+  withCommonOptions(
+    program
+      .command('up')
+      .description('create or adopt every resource of the stack, in dependency order, then wait until the service is healthy')
+      .option('--count <n>', 'number of tasks (1 to 100; 2 or more for high availability)', '2')
+      .option('--cpu <units>', 'Fargate CPU units: 256, 512, 1024, 2048, 4096, 8192, 16384', '256')
+      .option('--memory <mib>', 'Fargate memory in MiB, a valid pair with --cpu', '512')
+      .addOption(new Option('--arch <arch>', 'CPU architecture of the tasks and the image').choices(['amd64', 'arm64']).default('amd64'))
+      .option('--image <uri>', 'use this prebuilt image and skip Docker')
+      .option('--execution-role <name|arn>', 'adopt this existing task execution role (never deleted by down)')
+      .option('--vpc-id <id>', 'VPC to use (default: the default VPC)')
+      .option('--app-version <version>', 'APP_VERSION shown by the app', '1.0')
+      .option('--app-dir <dir>', 'folder with the app\'s Dockerfile (default: the bundled Flask app)')
+      .option('--log-retention <days>', 'CloudWatch Logs retention in days', '7')
+      .option('--no-wait', 'return once every resource exists, without waiting for healthy tasks')
+      .option('--timeout <seconds>', 'give up waiting for AWS after this long', '900')
+      .option('--concurrency <n>', 'at most this many steps at once (default: as many as the graph allows)'),
+  ).action(async (options: UpOptions) => {
+    const { upAction } = await import('./commands/up.js');
+    await upAction(options);
+  });
+
+  withCommonOptions(
+    program
+      .command('down')
+      .description('remove exactly what `up` created, in reverse order; adopted resources are kept')
+      .option('-y, --yes', 'do not ask for confirmation (it is never asked when stdin is not a terminal)')
+      .option('--timeout <seconds>', 'give up waiting for AWS (ENI release, deletions) after this long', '1800')
+      .option('--concurrency <n>', 'at most this many steps at once (default: as many as the graph allows)'),
+  ).action(async (options: DownCliOptions) => {
+    const { downAction } = await import('./commands/down.js');
+    await downAction(options);
+  });
+
+  return program;
+}
+
+function printError(error: EcsHaError): void {
+  process.stderr.write(`error: ${error.message}\n`);
+  if (error.hint) process.stderr.write(`hint: ${error.hint}\n`);
+}
+
+/** The one place that turns errors into exit codes. */
+export async function main(argv: string[]): Promise<void> {
+  const program = buildProgram();
+  try {
+    await program.parseAsync(argv);
+  } catch (error) {
+    const commanderError = error as { code?: string; exitCode?: number };
+    if (commanderError.code?.startsWith('commander.')) {
+      // Help and version exit 0; a usage mistake exits 2 (commander already printed it).
+      process.exitCode = commanderError.exitCode === 0 ? ExitCode.ok : ExitCode.usage;
+      return;
+    }
+    if (error instanceof EcsHaError) {
+      printError(error);
+      process.exitCode = error.exitCode;
+      return;
+    }
+    process.stderr.write(`error: ${(error as Error)?.stack ?? String(error)}\n`);
+    process.exitCode = ExitCode.failed;
+  }
+}

@@ -1,0 +1,159 @@
+import { rmSync } from 'node:fs';
+import { createInterface } from 'node:readline/promises';
+import { parseInteger, resourceNames, type StackConfig } from '../config.js';
+import { runPhase, type Engine } from '../engine/run.js';
+import { OperationError } from '../errors.js';
+import { runningEmulator, stopEmulator } from '../local/emulator.js';
+import { readStateFile, statePath, StateStore } from '../state/store.js';
+import { ALL_STEPS } from '../steps/index.js';
+import { abortOnInterrupt } from './interrupt.js';
+import { BUNDLED_APP_DIR, openSession, validateCommon, withLock, type CommonOptions, type Session } from './session.js';
+
+export interface DownResult {
+  stack: string;
+  account: string;
+  region: string;
+  /** Where the resource list came from: the state file, or a search by tags and names. */
+  source: 'state' | 'tags' | 'none';
+  removed: string[];
+  kept: string[];
+}
+
+/** `down` needs only the names; these are the defaults `up` would have used. */
+function teardownConfig(stack: string): StackConfig {
+  return {
+    stack,
+    count: 0,
+    cpu: 256,
+    memory: 512,
+    arch: 'x86_64',
+    appVersion: '',
+    appPort: 8080,
+    listenerPort: 80,
+    logRetentionDays: 7,
+    appDir: BUNDLED_APP_DIR,
+    skipDocker: true,
+  };
+}
+
+/** Asks on a terminal; anywhere else (scripts, CI) it does not wait for input. */
+export async function confirm(question: string): Promise<boolean> {
+  const prompt = createInterface({ input: process.stdin, output: process.stderr });
+  try {
+    const answer = await prompt.question(`${question} [y/N] `);
+    return /^y(es)?$/i.test(answer.trim());
+  } finally {
+    prompt.close();
+  }
+}
+
+export interface DownOptions {
+  yes: boolean;
+  timeoutMs: number;
+  concurrency?: number;
+  /** Whether to ask before deleting: only on a terminal and without --yes. */
+  ask: (question: string) => Promise<boolean>;
+}
+
+export async function runDown(session: Session, options: DownOptions): Promise<DownResult> {
+  const { aws, reporter } = session;
+  const region = await aws.region();
+  const account = await aws.account();
+  return withLock(session, 'down', async () => {
+    const hadStateFile = readStateFile(session.stateDir, session.stack) !== undefined;
+    const state = StateStore.open(session.stateDir, session.stack, account, region);
+    const engine: Engine = {
+      config: teardownConfig(session.stack),
+      names: resourceNames(session.stack),
+      aws,
+      state,
+      clock: session.clock,
+      runner: session.runner,
+      reporter,
+      waitTimeoutMs: options.timeoutMs,
+      signal: session.signal,
+      ...(options.concurrency ? { concurrency: options.concurrency } : {}),
+    };
+    if (!hadStateFile) {
+      reporter.info(`no state file for stack "${session.stack}"; looking for its resources by their tag ecs-ha:stack=${session.stack}`);
+      await runPhase(engine, ALL_STEPS, 'discover');
+    }
+    // In teardown order, for the summary.
+    const order = ALL_STEPS.map((step) => step.id as string).reverse();
+    const recorded = state.entries().sort(([a], [b]) => order.indexOf(a) - order.indexOf(b));
+    const toRemove = recorded.filter(([, record]) => record.origin === 'created');
+    const result: DownResult = { stack: session.stack, account, region, source: hadStateFile ? 'state' : 'tags', removed: [], kept: [] };
+    if (toRemove.length === 0) {
+      state.remove();
+      result.source = hadStateFile ? 'state' : 'none';
+      result.kept = recorded.map(([key, record]) => `${key} ${record.id}`);
+      return result;
+    }
+    const question = `Delete ${toRemove.length} resources of stack "${session.stack}" in account ${account} (${region})?`;
+    if (!options.yes && !(await options.ask(question))) {
+      throw new OperationError('cancelled: nothing was deleted', 'pass --yes to delete without asking');
+    }
+    await runPhase(engine, ALL_STEPS, 'destroy');
+    const left = state.entries();
+    if (left.length > 0) {
+      throw new OperationError(`these resources are still recorded after down: ${left.map(([key]) => key).join(', ')}`, 'run `ecs-ha down` again');
+    }
+    state.remove();
+    result.removed = toRemove.map(([key, record]) => `${key} ${record.id}`);
+    result.kept = recorded.filter(([, record]) => record.origin === 'adopted').map(([key, record]) => `${key} ${record.id}`);
+    return result;
+  });
+}
+
+export function renderDown(session: Session, result: DownResult): void {
+  const { reporter } = session;
+  if (session.json) {
+    reporter.json(result);
+    return;
+  }
+  if (result.removed.length === 0) {
+    reporter.result(`Nothing to remove for stack "${result.stack}" in ${result.region}.`);
+    return;
+  }
+  reporter.result(`Removed stack "${result.stack}" from ${result.region} (account ${result.account}):`);
+  for (const line of result.removed) reporter.result(`  removed  ${line}`);
+  for (const line of result.kept) reporter.result(`  kept     ${line} (adopted)`);
+}
+
+export interface DownCliOptions extends CommonOptions {
+  yes?: boolean;
+  timeout: string;
+  concurrency?: string;
+}
+
+/** `ecs-ha down`: safe in cleanup scripts — exits 0 when there is nothing to remove. */
+export async function downAction(options: DownCliOptions): Promise<void> {
+  validateCommon(options);
+  const timeoutMs = parseInteger('--timeout', options.timeout, 1) * 1000;
+  const concurrency = options.concurrency === undefined ? undefined : parseInteger('--concurrency', options.concurrency, 1);
+  let session: Session | undefined;
+  const interrupt = abortOnInterrupt(() => session?.reporter);
+  try {
+    if (options.local && !(await runningEmulator(options.stateDir, options.stack))) {
+      // The emulator keeps its resources in memory: with it stopped, nothing is left to remove.
+      rmSync(statePath(options.stateDir, options.stack), { force: true });
+      session = await openSession({ ...options, local: false }, interrupt.signal, false);
+      renderDown(session, { stack: options.stack, account: 'local', region: 'local emulator', source: 'none', removed: [], kept: [] });
+      return;
+    }
+    session = await openSession(options, interrupt.signal, false);
+    const interactive = Boolean(process.stdin.isTTY) && !options.json;
+    const result = await runDown(session, {
+      yes: Boolean(options.yes) || !interactive,
+      timeoutMs,
+      ...(concurrency ? { concurrency } : {}),
+      ask: confirm,
+    });
+    session.reporter.stop();
+    if (options.local && (await stopEmulator(options.stateDir, options.stack))) session.reporter.info('stopped the local AWS emulator');
+    renderDown(session, result);
+  } finally {
+    session?.reporter.stop();
+    interrupt.dispose();
+  }
+}

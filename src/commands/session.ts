@@ -1,0 +1,95 @@
+import { fileURLToPath } from 'node:url';
+import { AwsClients, type AwsSettings } from '../aws/clients.js';
+import { realClock, type Clock } from '../aws/poll.js';
+import { validateRegion, validateStackName } from '../config.js';
+import { UsageError } from '../errors.js';
+import { ensureEmulator, LOCAL_CREDENTIALS, LOCAL_REGION, runningEmulator } from '../local/emulator.js';
+import { spawnRunner, type CommandRunner } from '../process/runner.js';
+import { acquireLock } from '../state/store.js';
+import { createReporter, type Reporter } from '../ui/reporter.js';
+
+/** Options every command takes. */
+export interface CommonOptions {
+  stack: string;
+  region?: string;
+  profile?: string;
+  endpointUrl?: string;
+  stateDir: string;
+  json?: boolean;
+  local?: boolean;
+  trace?: string;
+}
+
+/** What a command runs with; tests build one with mocks and a fake clock. */
+export interface Session {
+  stack: string;
+  stateDir: string;
+  local: boolean;
+  json: boolean;
+  aws: AwsClients;
+  reporter: Reporter;
+  clock: Clock;
+  runner: CommandRunner;
+  signal: AbortSignal;
+}
+
+/** The app folder shipped with the package. */
+export const BUNDLED_APP_DIR = fileURLToPath(new URL('../../container', import.meta.url));
+
+/** Checks the common options; throws UsageError before any AWS call. */
+export function validateCommon(options: CommonOptions): void {
+  validateStackName(options.stack);
+  if (options.region !== undefined) validateRegion(options.region);
+  if (options.endpointUrl !== undefined && !/^https?:\/\/[^\s/]+/.test(options.endpointUrl)) {
+    throw new UsageError(`invalid --endpoint-url "${options.endpointUrl}": expected http(s)://host[:port]`);
+  }
+  if (options.local && options.endpointUrl) {
+    throw new UsageError('--local and --endpoint-url cannot be used together: --local starts its own emulator');
+  }
+}
+
+/** Builds the session: the emulator for --local, the clients, the reporter. */
+export async function openSession(options: CommonOptions, signal: AbortSignal, startEmulator: boolean): Promise<Session> {
+  const reporter = createReporter({ json: Boolean(options.json), interactive: Boolean(process.stderr.isTTY) });
+  const settings: AwsSettings = {
+    region: options.region,
+    profile: options.profile,
+    endpointUrl: options.endpointUrl ?? process.env.AWS_ENDPOINT_URL,
+    tracePath: options.trace ?? process.env.ECS_HA_TRACE,
+  };
+  if (options.local) {
+    const emulator = startEmulator
+      ? await ensureEmulator(options.stateDir, options.stack, realClock)
+      : { info: await runningEmulator(options.stateDir, options.stack), started: false };
+    if (emulator.started) reporter.info(`started the local AWS emulator (moto) on ${emulator.info?.endpointUrl}`);
+    Object.assign(settings, {
+      region: LOCAL_REGION,
+      profile: undefined,
+      credentials: LOCAL_CREDENTIALS,
+      endpointUrl: emulator.info?.endpointUrl,
+    });
+  }
+  return {
+    stack: options.stack,
+    stateDir: options.stateDir,
+    local: Boolean(options.local),
+    json: Boolean(options.json),
+    aws: new AwsClients(settings),
+    reporter,
+    clock: realClock,
+    runner: spawnRunner,
+    signal,
+  };
+}
+
+/** Runs `work` holding the stack's lock. */
+export async function withLock<T>(session: Session, command: string, work: () => Promise<T>): Promise<T> {
+  const release = acquireLock(session.stateDir, session.stack, command, (stale) =>
+    session.reporter.warn(`took over a stale lock left by pid ${stale.pid} (\`ecs-ha ${stale.command}\`, ${stale.startedAt})`),
+  );
+  try {
+    return await work();
+  } finally {
+    release();
+  }
+}

@@ -1,0 +1,166 @@
+import { resolve } from 'node:path';
+import {
+  parseInteger,
+  resourceNames,
+  validateArch,
+  validateFargateSize,
+  validateImageUri,
+  validateLogRetention,
+  validateRoleRef,
+  validateVpcId,
+  type StackConfig,
+} from '../config.js';
+import { UsageError } from '../errors.js';
+import { runPhase, stepContext, type Engine } from '../engine/run.js';
+import { StateStore, type ResourceRecord } from '../state/store.js';
+import { ALL_STEPS } from '../steps/index.js';
+import { serviceStep, waitUntilServiceHealthy } from '../steps/service.js';
+import { abortOnInterrupt } from './interrupt.js';
+import { BUNDLED_APP_DIR, openSession, validateCommon, withLock, type CommonOptions, type Session } from './session.js';
+
+export interface UpOptions extends CommonOptions {
+  count: string;
+  cpu: string;
+  memory: string;
+  arch: string;
+  image?: string;
+  executionRole?: string;
+  vpcId?: string;
+  appVersion: string;
+  appDir?: string;
+  logRetention: string;
+  wait: boolean;
+  timeout: string;
+  concurrency?: string;
+}
+
+/** Turns `up`'s options into a validated stack config; throws UsageError before any AWS call. */
+export function upConfig(options: UpOptions): StackConfig {
+  const cpu = parseInteger('--cpu', options.cpu, 1);
+  const memory = parseInteger('--memory', options.memory, 1);
+  validateFargateSize(cpu, memory);
+  if (!/^[\w.+-]{1,64}$/.test(options.appVersion)) {
+    throw new UsageError(`invalid --app-version "${options.appVersion}": use at most 64 letters, digits and . _ + -`);
+  }
+  return {
+    stack: options.stack,
+    count: parseInteger('--count', options.count, 1, 100),
+    cpu,
+    memory,
+    arch: validateArch(options.arch),
+    ...(options.image ? { image: validateImageUri(options.image) } : {}),
+    ...(options.executionRole ? { executionRole: validateRoleRef(options.executionRole) } : {}),
+    ...(options.vpcId ? { vpcId: validateVpcId(options.vpcId) } : {}),
+    appVersion: options.appVersion,
+    appPort: 8080,
+    listenerPort: 80,
+    logRetentionDays: validateLogRetention(options.logRetention),
+    appDir: resolve(options.appDir ?? BUNDLED_APP_DIR),
+    skipDocker: Boolean(options.local),
+  };
+}
+
+export interface UpResult {
+  stack: string;
+  account: string;
+  region: string;
+  url?: string;
+  stateFile: string;
+  waited: boolean;
+  health?: { runningCount: number; healthyTargets: number; availabilityZones: string[] };
+  steps: Array<{ step: string; summary: string }>;
+  resources: Record<string, ResourceRecord>;
+}
+
+export async function runUp(session: Session, config: StackConfig, options: { wait: boolean; timeoutMs: number; concurrency?: number }): Promise<UpResult> {
+  const { aws, reporter } = session;
+  const region = await aws.region();
+  const account = await aws.account();
+  return withLock(session, 'up', async () => {
+    const state = StateStore.open(session.stateDir, session.stack, account, region);
+    const engine: Engine = {
+      config,
+      names: resourceNames(config.stack),
+      aws,
+      state,
+      clock: session.clock,
+      runner: session.runner,
+      reporter,
+      waitTimeoutMs: options.timeoutMs,
+      signal: session.signal,
+      ...(options.concurrency ? { concurrency: options.concurrency } : {}),
+    };
+    const outcomes = await runPhase(engine, ALL_STEPS, 'ensure');
+    let health: UpResult['health'];
+    if (options.wait) {
+      reporter.start('wait', 'waiting for the service to be steady and every target healthy');
+      health = await waitUntilServiceHealthy(stepContext(engine, serviceStep), options.timeoutMs);
+      reporter.succeed('wait', `service steady: ${health.runningCount} tasks in ${health.availabilityZones.join(', ')}, ${health.healthyTargets} healthy targets`);
+    }
+    const dnsName = state.get('loadBalancer')?.details?.dnsName;
+    return {
+      stack: config.stack,
+      account,
+      region,
+      ...(typeof dnsName === 'string' ? { url: `http://${dnsName}` } : {}),
+      stateFile: state.path,
+      waited: options.wait,
+      ...(health ? { health } : {}),
+      steps: outcomes.map(({ step, summary }) => ({ step, summary })),
+      resources: state.snapshot().resources,
+    };
+  });
+}
+
+export function renderUp(session: Session, result: UpResult): void {
+  const { reporter } = session;
+  if (session.json) {
+    reporter.json(result);
+    return;
+  }
+  reporter.result(`Stack "${result.stack}" is up in ${result.region} (account ${result.account}).`);
+  if (result.url) reporter.result(`URL:    ${result.url}`);
+  if (result.health) {
+    const { runningCount, availabilityZones, healthyTargets } = result.health;
+    reporter.result(`Health: ${runningCount} tasks running in ${availabilityZones.join(', ')}; ${healthyTargets} targets healthy`);
+  } else {
+    reporter.result('Health: not waited for (--no-wait); run `ecs-ha verify` to check it');
+  }
+  reporter.result(formatResources(result.resources));
+  reporter.result(`State:  ${result.stateFile}`);
+}
+
+/** A table of the recorded resources: created ones are removed by `down`, adopted ones kept. */
+export function formatResources(resources: Record<string, ResourceRecord>): string {
+  const order = ALL_STEPS.map((step) => step.id as string);
+  const rows = Object.entries(resources)
+    .sort(([a], [b]) => order.indexOf(a) - order.indexOf(b))
+    .map(([key, record]) => [key, record.id, record.origin] as const);
+  const width = Math.max(...rows.map(([key]) => key.length), 8);
+  const lines = rows.map(([key, id, origin]) => `  ${key.padEnd(width)}  ${origin.padEnd(7)}  ${id}`);
+  return ['Resources (created: removed by `ecs-ha down`; adopted: never deleted):', ...lines].join('\n');
+}
+
+/** `ecs-ha up`: validate everything, then build the stack. */
+export async function upAction(options: UpOptions): Promise<void> {
+  validateCommon(options);
+  const config = upConfig(options);
+  const timeoutMs = parseInteger('--timeout', options.timeout, 1) * 1000;
+  const concurrency = options.concurrency === undefined ? undefined : parseInteger('--concurrency', options.concurrency, 1);
+  let session: Session | undefined;
+  const interrupt = abortOnInterrupt(() => session?.reporter);
+  try {
+    session = await openSession(options, interrupt.signal, true);
+    let wait = options.wait;
+    if (session.local && wait) {
+      session.reporter.warn('--local implies --no-wait: the emulator runs no containers, so there are no tasks or targets to wait for');
+      wait = false;
+    }
+    const result = await runUp(session, config, { wait, timeoutMs, ...(concurrency ? { concurrency } : {}) });
+    session.reporter.stop();
+    renderUp(session, result);
+  } finally {
+    session?.reporter.stop();
+    interrupt.dispose();
+  }
+}

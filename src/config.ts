@@ -1,0 +1,148 @@
+import { UsageError } from './errors.js';
+
+export type Architecture = 'x86_64' | 'arm64';
+
+/** Everything `up` needs to know about the stack, validated before any AWS call. */
+export interface StackConfig {
+  stack: string;
+  count: number;
+  cpu: number;
+  memory: number;
+  arch: Architecture;
+  /** A prebuilt image URI; when set, Docker is not used. */
+  image?: string;
+  /** An existing role (name or ARN) to adopt instead of creating one. */
+  executionRole?: string;
+  vpcId?: string;
+  appVersion: string;
+  appPort: number;
+  listenerPort: number;
+  logRetentionDays: number;
+  /** Directory holding the app's Dockerfile. */
+  appDir: string;
+  /** Skip Docker (the local emulator has no registry to push to). */
+  skipDocker: boolean;
+}
+
+export const STACK_TAG_KEY = 'ecs-ha:stack';
+const MAX_STACK_LENGTH = 28;
+
+/** Names of every resource, derived from the stack name so that each run finds the same ones. */
+export function resourceNames(stack: string) {
+  return {
+    repository: stack,
+    cluster: stack,
+    service: stack,
+    executionRole: `${stack}-task-execution`,
+    logGroup: `/ecs/${stack}`,
+    albSecurityGroup: `${stack}-alb`,
+    taskSecurityGroup: `${stack}-tasks`,
+    loadBalancer: `${stack}-alb`,
+    targetGroup: `${stack}-tg`,
+    namespace: `${stack}.local`,
+    discoveryService: 'app',
+    taskFamily: stack,
+    container: 'app',
+  } as const;
+}
+export type ResourceNames = ReturnType<typeof resourceNames>;
+
+export function validateStackName(stack: string): string {
+  if (!/^[a-z][a-z0-9-]*$/.test(stack) || stack.endsWith('-') || stack.includes('--')) {
+    throw new UsageError(
+      `invalid --stack "${stack}": use lowercase letters, digits and single hyphens, starting with a letter and not ending with a hyphen`,
+      'ECR repository names must be lowercase and load balancer names allow only letters, digits and hyphens',
+    );
+  }
+  if (stack.length > MAX_STACK_LENGTH) {
+    throw new UsageError(
+      `invalid --stack "${stack}": ${stack.length} characters, at most ${MAX_STACK_LENGTH} allowed`,
+      `the load balancer is named "<stack>-alb" and AWS allows at most 32 characters`,
+    );
+  }
+  return stack;
+}
+
+export function validateRegion(region: string): string {
+  if (!/^[a-z]{2}(-gov|-iso[a-z]*)?-[a-z]+-\d{1,2}$/.test(region)) {
+    throw new UsageError(`invalid --region "${region}": expected an AWS region code such as us-east-1 or eu-west-2`);
+  }
+  return region;
+}
+
+/** Parses a whole number within bounds; names the option in the message. */
+export function parseInteger(option: string, raw: string, min: number, max = Number.MAX_SAFE_INTEGER): number {
+  const value = Number(raw);
+  if (!/^-?\d+$/.test(raw.trim()) || !Number.isSafeInteger(value) || value < min || value > max) {
+    const range = max === Number.MAX_SAFE_INTEGER ? `a whole number of at least ${min}` : `a whole number from ${min} to ${max}`;
+    throw new UsageError(`invalid ${option} "${raw}": expected ${range}`);
+  }
+  return value;
+}
+
+/** Fargate's allowed CPU units → memory (MiB) choices. */
+const FARGATE_SIZES: ReadonlyArray<{ cpu: number; memory: number[] }> = [
+  { cpu: 256, memory: [512, 1024, 2048] },
+  { cpu: 512, memory: range(1024, 4096, 1024) },
+  { cpu: 1024, memory: range(2048, 8192, 1024) },
+  { cpu: 2048, memory: range(4096, 16384, 1024) },
+  { cpu: 4096, memory: range(8192, 30720, 1024) },
+  { cpu: 8192, memory: range(16384, 61440, 4096) },
+  { cpu: 16384, memory: range(32768, 122880, 8192) },
+];
+
+function range(from: number, to: number, step: number): number[] {
+  const values: number[] = [];
+  for (let v = from; v <= to; v += step) values.push(v);
+  return values;
+}
+
+export function validateFargateSize(cpu: number, memory: number): void {
+  const size = FARGATE_SIZES.find((s) => s.cpu === cpu);
+  if (!size) {
+    throw new UsageError(`invalid --cpu ${cpu}: Fargate allows ${FARGATE_SIZES.map((s) => s.cpu).join(', ')}`);
+  }
+  if (!size.memory.includes(memory)) {
+    const first = size.memory[0];
+    const last = size.memory[size.memory.length - 1];
+    const step = size.memory.length > 1 ? (size.memory[1] ?? 0) - (first ?? 0) : 0;
+    throw new UsageError(
+      `invalid --memory ${memory} for --cpu ${cpu}: Fargate allows ${first} to ${last} MiB in steps of ${step} for ${cpu} CPU units`,
+    );
+  }
+}
+
+export function validateArch(raw: string): Architecture {
+  if (raw === 'amd64' || raw === 'x86_64') return 'x86_64';
+  if (raw === 'arm64') return 'arm64';
+  throw new UsageError(`invalid --arch "${raw}": expected amd64 or arm64`);
+}
+
+export function validateVpcId(raw: string): string {
+  if (!/^vpc-[0-9a-f]{8,17}$/.test(raw)) throw new UsageError(`invalid --vpc-id "${raw}": expected vpc- followed by 8 or 17 hex digits`);
+  return raw;
+}
+
+export function validateImageUri(raw: string): string {
+  if (!/^[a-z0-9.\-:/_@]+$/i.test(raw) || raw.startsWith('-')) {
+    throw new UsageError(`invalid --image "${raw}": expected an image reference such as 123456789012.dkr.ecr.us-east-1.amazonaws.com/app:tag`);
+  }
+  return raw;
+}
+
+export function validateRoleRef(raw: string): string {
+  if (!/^(arn:aws[a-z-]*:iam::\d{12}:role\/[\w+=,.@/-]{1,64}|[\w+=,.@-]{1,64})$/.test(raw)) {
+    throw new UsageError(`invalid --execution-role "${raw}": expected a role name (letters, digits, +=,.@_-; at most 64) or a role ARN`);
+  }
+  return raw;
+}
+
+const LOG_RETENTION_DAYS = [1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653];
+
+export function validateLogRetention(raw: string): number {
+  const days = Number(raw);
+  if (!LOG_RETENTION_DAYS.includes(days)) {
+    throw new UsageError(`invalid --log-retention "${raw}": CloudWatch Logs allows ${LOG_RETENTION_DAYS.join(', ')} days`);
+  }
+  return days;
+}

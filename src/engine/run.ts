@@ -1,0 +1,87 @@
+import type { AwsClients } from '../aws/clients.js';
+import { awsErrorCode, awsErrorMessage, failedOperation, hintFor, isCredentialsError } from '../aws/errors.js';
+import type { Clock } from '../aws/poll.js';
+import { type ResourceNames, type StackConfig } from '../config.js';
+import { AwsStepError, EcsHaError, EnvironmentError, InterruptedError } from '../errors.js';
+import type { CommandRunner } from '../process/runner.js';
+import type { StateStore } from '../state/store.js';
+import type { Reporter } from '../ui/reporter.js';
+import { runGraph } from './graph.js';
+import type { Step, StepContext } from './step.js';
+
+export interface Engine {
+  config: StackConfig;
+  names: ResourceNames;
+  aws: AwsClients;
+  state: StateStore;
+  clock: Clock;
+  runner: CommandRunner;
+  reporter: Reporter;
+  waitTimeoutMs: number;
+  concurrency?: number;
+  signal?: AbortSignal;
+}
+
+export type Phase = 'ensure' | 'destroy' | 'discover';
+
+const verbs: Record<Phase, string> = { ensure: 'ensuring', destroy: 'removing', discover: 'looking for' };
+
+export function stepContext(engine: Engine, step: Step): StepContext {
+  return {
+    config: engine.config,
+    names: engine.names,
+    aws: engine.aws,
+    state: engine.state,
+    clock: engine.clock,
+    runner: engine.runner,
+    waitTimeoutMs: engine.waitTimeoutMs,
+    progress: (message) => engine.reporter.progress(step.id, `${step.title}: ${message}`),
+    notice: (message) => engine.reporter.warn(message),
+  };
+}
+
+/** Turns whatever a step threw into an error that names the step, the call and AWS's message. */
+export function explainStepError(step: Step, error: unknown): EcsHaError {
+  if (error instanceof EcsHaError) return error;
+  if (isCredentialsError(error)) {
+    return new EnvironmentError(`${step.title}: AWS rejected the credentials: ${awsErrorMessage(error)}`, 'refresh or configure your AWS credentials', {
+      cause: error,
+    });
+  }
+  const code = awsErrorCode(error) || 'Error';
+  return new AwsStepError(step.title, failedOperation(error) ?? 'a call', code, awsErrorMessage(error), hintFor(code), { cause: error });
+}
+
+/**
+ * Runs one phase over the step graph (forward for ensure/discover, reversed for destroy),
+ * reporting each step. Stops starting steps on Ctrl-C and throws InterruptedError once the
+ * running ones have finished and saved their state.
+ */
+export async function runPhase(engine: Engine, steps: readonly Step[], phase: Phase): Promise<StepOutcome[]> {
+  const outcomes: StepOutcome[] = [];
+  await runGraph(
+    steps,
+    async (step) => {
+      engine.reporter.start(step.id, `${verbs[phase]} ${step.title}`);
+      try {
+        const ctx = stepContext(engine, step);
+        const summary = phase === 'ensure' ? await step.ensure(ctx) : phase === 'destroy' ? await step.destroy(ctx) : (await step.discover(ctx), '');
+        engine.reporter.succeed(step.id, summary || `${step.title}: checked`);
+        outcomes.push({ step: step.id, title: step.title, summary });
+      } catch (error) {
+        const explained = explainStepError(step, error);
+        engine.reporter.fail(step.id, explained.message.startsWith(step.title) ? explained.message : `${step.title}: ${explained.message}`);
+        throw explained;
+      }
+    },
+    { reverse: phase === 'destroy', concurrency: engine.concurrency, signal: engine.signal },
+  );
+  if (engine.signal?.aborted) throw new InterruptedError('interrupted: the calls in flight finished and the state was saved; run the command again to resume');
+  return outcomes;
+}
+
+export interface StepOutcome {
+  step: string;
+  title: string;
+  summary: string;
+}

@@ -1,0 +1,54 @@
+import type { AwsClients } from '../aws/clients.js';
+import type { Clock } from '../aws/poll.js';
+import type { ResourceNames, StackConfig } from '../config.js';
+import type { CommandRunner } from '../process/runner.js';
+import type { StateStore } from '../state/store.js';
+
+/** What a step gets to do its work. One per step run, with `progress` bound to that step. */
+export interface StepContext {
+  config: StackConfig;
+  names: ResourceNames;
+  aws: AwsClients;
+  state: StateStore;
+  clock: Clock;
+  runner: CommandRunner;
+  /** How long a step may wait for AWS (load balancer provisioning, ENI release …). */
+  waitTimeoutMs: number;
+  /** Shows how a long wait is going. */
+  progress(message: string): void;
+  /** Tells the user something worth knowing (adopted a role, skipped Docker …). */
+  notice(message: string): void;
+}
+
+export type StepId =
+  | 'repository'
+  | 'image'
+  | 'cluster'
+  | 'executionRole'
+  | 'logGroup'
+  | 'network'
+  | 'albSecurityGroup'
+  | 'taskSecurityGroup'
+  | 'loadBalancer'
+  | 'targetGroup'
+  | 'listener'
+  | 'namespace'
+  | 'discoveryService'
+  | 'taskDefinition'
+  | 'service';
+
+/**
+ * One provisioning step of the tutorial. `ensure` creates or adopts its resources and records
+ * each in the state as soon as it exists; `destroy` removes what the state says this stack
+ * created (not-found counts as removed); `discover` finds the stack's own resources by name and
+ * tag when the state file is lost, recording only those that carry the stack's tag.
+ */
+export interface Step {
+  id: StepId;
+  /** What the step makes, for progress lines: "load balancer". */
+  title: string;
+  dependsOn: StepId[];
+  ensure(ctx: StepContext): Promise<string>;
+  destroy(ctx: StepContext): Promise<string>;
+  discover(ctx: StepContext): Promise<void>;
+}

@@ -1,0 +1,197 @@
+import {
+  AttachRolePolicyCommand,
+  CreateRoleCommand,
+  DeleteRoleCommand,
+  DeleteRolePolicyCommand,
+  DetachRolePolicyCommand,
+  GetRoleCommand,
+  ListAttachedRolePoliciesCommand,
+  ListRolePoliciesCommand,
+  type Role,
+} from '@aws-sdk/client-iam';
+import { isAwsError } from '../aws/errors.js';
+import { retryWhile } from '../aws/poll.js';
+import type { Step, StepContext } from '../engine/step.js';
+import { hasStackTag, stackTag } from '../engine/tags.js';
+import { UsageError } from '../errors.js';
+
+// The SDK names IAM errors `…Exception`; the wire code (kept as `Code` on the error) has no suffix.
+const NO_SUCH_ENTITY = ['NoSuchEntity', 'NoSuchEntityException'];
+const STILL_IN_USE = ['DeleteConflict', 'DeleteConflictException', 'ConcurrentModification', 'ConcurrentModificationException'];
+
+const TASK_EXECUTION_POLICY = 'policy/service-role/AmazonECSTaskExecutionRolePolicy';
+
+/** The trust policy of the tutorial's step 5: ECS tasks may assume the role. */
+const TRUST_POLICY = JSON.stringify({
+  Version: '2012-10-17',
+  Statement: [{ Effect: 'Allow', Principal: { Service: 'ecs-tasks.amazonaws.com' }, Action: 'sts:AssumeRole' }],
+});
+
+/** The managed policy's ARN in the role's own partition (aws, aws-cn, aws-us-gov). */
+function executionPolicyArn(roleArn: string): string {
+  const partition = roleArn.split(':')[1] || 'aws';
+  return `arn:${partition}:iam::aws:${TASK_EXECUTION_POLICY}`;
+}
+
+/** `arn:aws:iam::123456789012:role/some/path/name` → `name`; a plain name stays as it is. */
+export function roleNameOf(ref: string): string {
+  return ref.startsWith('arn:') ? (ref.split('/').pop() ?? ref) : ref;
+}
+
+async function getRole(ctx: StepContext, name: string): Promise<Role | undefined> {
+  try {
+    return (await ctx.aws.iam.send(new GetRoleCommand({ RoleName: name }))).Role;
+  } catch (error) {
+    if (isAwsError(error, ...NO_SUCH_ENTITY)) return undefined;
+    throw error;
+  }
+}
+
+async function attachedPolicyArns(ctx: StepContext, name: string): Promise<string[]> {
+  const arns: string[] = [];
+  let marker: string | undefined;
+  do {
+    const page = await ctx.aws.iam.send(new ListAttachedRolePoliciesCommand({ RoleName: name, ...(marker ? { Marker: marker } : {}) }));
+    for (const policy of page.AttachedPolicies ?? []) if (policy.PolicyArn) arns.push(policy.PolicyArn);
+    marker = page.IsTruncated ? page.Marker : undefined;
+  } while (marker);
+  return arns;
+}
+
+function trustsEcsTasks(role: Role): boolean {
+  const document = role.AssumeRolePolicyDocument ?? '';
+  let decoded = document;
+  try {
+    decoded = decodeURIComponent(document); // IAM returns the document URL-encoded
+  } catch {
+    // not encoded after all
+  }
+  return decoded.includes('ecs-tasks.amazonaws.com');
+}
+
+/** A role the user owns: checked, never changed. */
+async function adoptGivenRole(ctx: StepContext, ref: string): Promise<string> {
+  const name = roleNameOf(ref);
+  const recorded = ctx.state.get('executionRole');
+  if (recorded?.origin === 'created' && recorded.id !== name) {
+    throw new UsageError(
+      `--execution-role "${ref}" was given, but stack "${ctx.config.stack}" already created its own role ${recorded.id}`,
+      `run \`ecs-ha down --stack ${ctx.config.stack}\` first, or leave out --execution-role`,
+    );
+  }
+  const role = await getRole(ctx, name);
+  if (!role) {
+    throw new UsageError(`invalid --execution-role "${ref}": there is no IAM role named ${name} in this account`, 'give the name or ARN of an existing role, or leave the option out and ecs-ha creates one');
+  }
+  const problems: string[] = [];
+  if (!(await attachedPolicyArns(ctx, name)).includes(executionPolicyArn(role.Arn!))) problems.push('AmazonECSTaskExecutionRolePolicy is not attached');
+  if (!trustsEcsTasks(role)) problems.push('its trust policy does not name ecs-tasks.amazonaws.com');
+  if (problems.length > 0) {
+    ctx.notice(`execution role ${name}: ${problems.join('; ')}; tasks may fail to pull the image or write logs (ecs-ha does not change a role it did not create)`);
+  }
+  if (recorded?.id !== name || recorded.arn !== role.Arn || recorded.origin !== 'adopted') {
+    ctx.state.record('executionRole', { id: name, arn: role.Arn!, origin: 'adopted' });
+    ctx.notice(`using the existing role ${name} given with --execution-role; it is adopted and \`down\` keeps it`);
+  }
+  return `adopted role ${name} (given with --execution-role, will be kept)`;
+}
+
+export const executionRoleStep: Step = {
+  id: 'executionRole',
+  title: 'task execution role',
+  dependsOn: [],
+
+  async ensure(ctx) {
+    if (ctx.config.executionRole) return adoptGivenRole(ctx, ctx.config.executionRole);
+    const name = ctx.names.executionRole;
+    const recorded = ctx.state.get('executionRole');
+    const existing = await getRole(ctx, name);
+
+    if (!existing) {
+      const { Role: role } = await ctx.aws.iam.send(
+        new CreateRoleCommand({
+          RoleName: name,
+          AssumeRolePolicyDocument: TRUST_POLICY,
+          Description: `ECS task execution role of ecs-ha stack ${ctx.config.stack} (pulls the image from ECR, writes logs)`,
+          Tags: [stackTag(ctx.config.stack)],
+        }),
+      );
+      ctx.state.record('executionRole', { id: name, arn: role!.Arn!, origin: 'created' });
+      await ctx.aws.iam.send(new AttachRolePolicyCommand({ RoleName: name, PolicyArn: executionPolicyArn(role!.Arn!) }));
+      return `created role ${name}`;
+    }
+
+    const knownOrigin = recorded?.id === name ? recorded.origin : undefined;
+    const origin = knownOrigin ?? (hasStackTag(existing.Tags, ctx.config.stack) ? 'created' : 'adopted');
+    if (recorded?.id !== name || recorded.arn !== existing.Arn || recorded.origin !== origin) {
+      ctx.state.record('executionRole', { id: name, arn: existing.Arn!, origin });
+    }
+    const policyArn = executionPolicyArn(existing.Arn!);
+    const attached = (await attachedPolicyArns(ctx, name)).includes(policyArn);
+    if (origin === 'adopted') {
+      if (!attached) {
+        ctx.notice(`role ${name} was not created by ecs-ha and lacks AmazonECSTaskExecutionRolePolicy; it was left as it is, so tasks may fail to pull the image or write logs`);
+      }
+      return `adopted role ${name} (not created by ecs-ha, will be kept)`;
+    }
+    if (!attached) {
+      await ctx.aws.iam.send(new AttachRolePolicyCommand({ RoleName: name, PolicyArn: policyArn }));
+      return `role ${name} exists; attached AmazonECSTaskExecutionRolePolicy`;
+    }
+    return knownOrigin ? `role ${name} exists` : `found role ${name}`;
+  },
+
+  async destroy(ctx) {
+    const recorded = ctx.state.get('executionRole');
+    if (!recorded) return 'no task execution role recorded';
+    if (recorded.origin === 'adopted') {
+      ctx.state.forget('executionRole');
+      return `kept role ${recorded.id} (adopted)`;
+    }
+    const name = recorded.id;
+    let summary = `deleted role ${name}`;
+    try {
+      // The whole sequence is retried: a DeleteConflict may mean a policy was attached meanwhile.
+      await retryWhile(
+        async () => {
+          for (const arn of await attachedPolicyArns(ctx, name)) {
+            await ignoreMissing(ctx.aws.iam.send(new DetachRolePolicyCommand({ RoleName: name, PolicyArn: arn })));
+          }
+          const { PolicyNames = [] } = await ctx.aws.iam.send(new ListRolePoliciesCommand({ RoleName: name }));
+          for (const policyName of PolicyNames) {
+            await ignoreMissing(ctx.aws.iam.send(new DeleteRolePolicyCommand({ RoleName: name, PolicyName: policyName })));
+          }
+          await ctx.aws.iam.send(new DeleteRoleCommand({ RoleName: name }));
+        },
+        {
+          clock: ctx.clock,
+          what: `role ${name} to be free`,
+          retryOn: STILL_IN_USE,
+          timeoutMs: ctx.waitTimeoutMs,
+          onRetry: (seconds, code) => ctx.progress(`still in use (${code}) after ${seconds}s, retrying`),
+        },
+      );
+    } catch (error) {
+      if (!isAwsError(error, ...NO_SUCH_ENTITY)) throw error;
+      summary = `role ${name} was already gone`;
+    }
+    ctx.state.forget('executionRole');
+    return summary;
+  },
+
+  async discover(ctx) {
+    const existing = await getRole(ctx, ctx.names.executionRole);
+    if (existing && hasStackTag(existing.Tags, ctx.config.stack)) {
+      ctx.state.record('executionRole', { id: ctx.names.executionRole, arn: existing.Arn!, origin: 'created' });
+    }
+  },
+};
+
+/** A policy that disappeared between the listing and the call is already what we wanted. */
+async function ignoreMissing(call: Promise<unknown>): Promise<void> {
+  try {
+    await call;
+  } catch (error) {
+    if (!isAwsError(error, ...NO_SUCH_ENTITY)) throw error;
+  }
+}

@@ -1,0 +1,34 @@
+import type { Step } from '../engine/step.js';
+import { clusterStep } from './cluster.js';
+import { discoveryServiceStep } from './discoveryService.js';
+import { executionRoleStep } from './executionRole.js';
+import { imageStep } from './image.js';
+import { listenerStep } from './listener.js';
+import { loadBalancerStep } from './loadBalancer.js';
+import { logGroupStep } from './logGroup.js';
+import { namespaceStep } from './namespace.js';
+import { networkStep } from './network.js';
+import { repositoryStep } from './repository.js';
+import { albSecurityGroupStep, taskSecurityGroupStep } from './securityGroups.js';
+import { serviceStep } from './service.js';
+import { targetGroupStep } from './targetGroup.js';
+import { taskDefinitionStep } from './taskDefinition.js';
+
+/** Every step of the tutorial; the engine orders them by their dependencies. */
+export const ALL_STEPS: readonly Step[] = [
+  repositoryStep,
+  imageStep,
+  clusterStep,
+  executionRoleStep,
+  logGroupStep,
+  networkStep,
+  albSecurityGroupStep,
+  taskSecurityGroupStep,
+  loadBalancerStep,
+  targetGroupStep,
+  listenerStep,
+  namespaceStep,
+  discoveryServiceStep,
+  taskDefinitionStep,
+  serviceStep,
+];

@@ -1,0 +1,133 @@
+import {
+  CreateListenerCommand,
+  DeleteListenerCommand,
+  DescribeListenersCommand,
+  DescribeTagsCommand,
+  ModifyListenerCommand,
+  type Action,
+  type Listener,
+} from '@aws-sdk/client-elastic-load-balancing-v2';
+import { isAwsError } from '../aws/errors.js';
+import { retryWhile } from '../aws/poll.js';
+import type { Step, StepContext } from '../engine/step.js';
+import { hasStackTag, stackTag } from '../engine/tags.js';
+import { EnvironmentError } from '../errors.js';
+import { isTaggedForStack, LOAD_BALANCER_NOT_FOUND, RESOURCE_IN_USE } from './loadBalancer.js';
+
+/** SDK error name vs the wire code that awsErrorCode reads first (AWS and moto send the short one). */
+const LISTENER_NOT_FOUND = ['ListenerNotFound', 'ListenerNotFoundException'];
+/** DescribeTags takes at most 20 ARNs per call. */
+const MAX_TAG_ARNS = 20;
+
+async function listListeners(ctx: StepContext, loadBalancerArn: string): Promise<Listener[]> {
+  const { Listeners = [] } = await ctx.aws.elbv2.send(new DescribeListenersCommand({ LoadBalancerArn: loadBalancerArn }));
+  return Listeners;
+}
+
+/** True when the listener's default action sends traffic to the target group (directly or weighted). */
+function forwardsTo(actions: Action[] | undefined, targetGroupArn: string): boolean {
+  return (actions ?? []).some(
+    (a) =>
+      a.Type === 'forward' &&
+      (a.TargetGroupArn === targetGroupArn || (a.ForwardConfig?.TargetGroups ?? []).some((t) => t.TargetGroupArn === targetGroupArn)),
+  );
+}
+
+function forwardAction(targetGroupArn: string): Action[] {
+  return [{ Type: 'forward', TargetGroupArn: targetGroupArn }];
+}
+
+function record(ctx: StepContext, arn: string, origin: 'created' | 'adopted'): void {
+  ctx.state.record('listener', { id: arn, arn, origin });
+}
+
+export const listenerStep: Step = {
+  id: 'listener',
+  title: 'listener',
+  dependsOn: ['loadBalancer', 'targetGroup'],
+
+  async ensure(ctx) {
+    const port = ctx.config.listenerPort;
+    const loadBalancer = ctx.state.require('loadBalancer');
+    const targetGroupArn = ctx.state.require('targetGroup').id;
+    const recorded = ctx.state.get('listener');
+    const existing = (await listListeners(ctx, loadBalancer.id)).find((l) => l.Port === port);
+
+    if (existing?.ListenerArn) {
+      const arn = existing.ListenerArn;
+      const sameAsRecorded = recorded?.id === arn;
+      const origin = sameAsRecorded ? recorded.origin : (await isTaggedForStack(ctx, arn)) ? 'created' : 'adopted';
+      if (!sameAsRecorded || recorded.origin !== origin) record(ctx, arn, origin);
+      if (forwardsTo(existing.DefaultActions, targetGroupArn)) {
+        if (origin === 'adopted') return `adopted listener on port ${port} (not created by ecs-ha, will be kept)`;
+        return `listener on port ${port} ${sameAsRecorded ? 'exists' : 'found'}`;
+      }
+      if (origin === 'adopted' || loadBalancer.origin === 'adopted') {
+        // The service cannot attach to a target group no listener forwards to; say so now
+        // rather than let CreateService fail later with a less helpful message.
+        throw new EnvironmentError(
+          `the listener on port ${port} of load balancer ${String(loadBalancer.details?.name ?? loadBalancer.id)} was not created by ecs-ha and forwards elsewhere, not to target group ${ctx.names.targetGroup}`,
+          'ecs-ha does not change resources it did not create: point that listener at the target group yourself, or use another listener port or --stack',
+        );
+      }
+      await ctx.aws.elbv2.send(new ModifyListenerCommand({ ListenerArn: arn, DefaultActions: forwardAction(targetGroupArn) }));
+      return `listener on port ${port} now forwards to ${ctx.names.targetGroup}`;
+    }
+
+    const { Listeners = [] } = await ctx.aws.elbv2.send(
+      new CreateListenerCommand({
+        LoadBalancerArn: loadBalancer.id,
+        Protocol: 'HTTP',
+        Port: port,
+        DefaultActions: forwardAction(targetGroupArn),
+        Tags: [stackTag(ctx.config.stack)],
+      }),
+    );
+    record(ctx, Listeners[0]!.ListenerArn!, 'created');
+    return `created listener on port ${port}`;
+  },
+
+  async destroy(ctx) {
+    const recorded = ctx.state.get('listener');
+    if (!recorded) return 'no listener recorded';
+    if (recorded.origin === 'adopted') {
+      ctx.state.forget('listener');
+      return 'kept listener (adopted)';
+    }
+    try {
+      await retryWhile(() => ctx.aws.elbv2.send(new DeleteListenerCommand({ ListenerArn: recorded.id })), {
+        clock: ctx.clock,
+        what: 'the listener to be free',
+        retryOn: RESOURCE_IN_USE,
+        timeoutMs: ctx.waitTimeoutMs,
+        onRetry: (seconds, code) => ctx.progress(`still in use (${code}) after ${seconds}s, retrying`),
+      });
+    } catch (error) {
+      if (!isAwsError(error, ...LISTENER_NOT_FOUND)) throw error;
+    }
+    ctx.state.forget('listener');
+    return 'deleted listener';
+  },
+
+  async discover(ctx) {
+    const loadBalancer = ctx.state.get('loadBalancer');
+    if (!loadBalancer) return;
+    let listeners: Listener[];
+    try {
+      listeners = await listListeners(ctx, loadBalancer.id);
+    } catch (error) {
+      if (isAwsError(error, ...LOAD_BALANCER_NOT_FOUND)) return;
+      throw error;
+    }
+    // The port `up` used may not be the one given to `down`: find the tagged listener by tag, preferring that port.
+    const arns = listeners
+      .sort((a, b) => Number(b.Port === ctx.config.listenerPort) - Number(a.Port === ctx.config.listenerPort))
+      .map((l) => l.ListenerArn)
+      .filter((arn): arn is string => Boolean(arn))
+      .slice(0, MAX_TAG_ARNS);
+    if (arns.length === 0) return;
+    const { TagDescriptions = [] } = await ctx.aws.elbv2.send(new DescribeTagsCommand({ ResourceArns: arns }));
+    const own = arns.find((arn) => hasStackTag(TagDescriptions.find((d) => d.ResourceArn === arn)?.Tags, ctx.config.stack));
+    if (own) record(ctx, own, 'created');
+  },
+};

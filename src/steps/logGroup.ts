@@ -1,0 +1,119 @@
+import {
+  CreateLogGroupCommand,
+  DeleteLogGroupCommand,
+  DescribeLogGroupsCommand,
+  ListTagsForResourceCommand,
+  PutRetentionPolicyCommand,
+  type LogGroup,
+} from '@aws-sdk/client-cloudwatch-logs';
+import { isAwsError } from '../aws/errors.js';
+import { retryWhile } from '../aws/poll.js';
+import { STACK_TAG_KEY } from '../config.js';
+import type { Step, StepContext } from '../engine/step.js';
+import { hasStackTag } from '../engine/tags.js';
+
+/** DescribeLogGroups matches by prefix only: page until the exact name turns up. */
+async function findLogGroup(ctx: StepContext): Promise<LogGroup | undefined> {
+  const name = ctx.names.logGroup;
+  let nextToken: string | undefined;
+  do {
+    const page = await ctx.aws.logs.send(new DescribeLogGroupsCommand({ logGroupNamePrefix: name, ...(nextToken ? { nextToken } : {}) }));
+    const found = page.logGroups?.find((group) => group.logGroupName === name);
+    if (found) return found;
+    nextToken = page.nextToken;
+  } while (nextToken);
+  return undefined;
+}
+
+/** The group's ARN without the `:*` DescribeLogGroups appends (tagging calls refuse that form). */
+function logGroupArn(group: LogGroup): string {
+  return group.logGroupArn ?? group.arn!.replace(/:\*$/, '');
+}
+
+function partitionOf(region: string): string {
+  if (region.startsWith('cn-')) return 'aws-cn';
+  if (region.startsWith('us-gov-')) return 'aws-us-gov';
+  return 'aws';
+}
+
+/** CreateLogGroup returns nothing, and the record must be written before any further call. */
+function arnFor(ctx: StepContext): string {
+  return `arn:${partitionOf(ctx.state.region)}:logs:${ctx.state.region}:${ctx.state.account}:log-group:${ctx.names.logGroup}`;
+}
+
+async function carriesStackTag(ctx: StepContext, group: LogGroup): Promise<boolean> {
+  const { tags } = await ctx.aws.logs.send(new ListTagsForResourceCommand({ resourceArn: logGroupArn(group) }));
+  return hasStackTag(tags, ctx.config.stack);
+}
+
+async function putRetention(ctx: StepContext): Promise<void> {
+  await ctx.aws.logs.send(new PutRetentionPolicyCommand({ logGroupName: ctx.names.logGroup, retentionInDays: ctx.config.logRetentionDays }));
+}
+
+export const logGroupStep: Step = {
+  id: 'logGroup',
+  title: 'log group',
+  dependsOn: [],
+
+  async ensure(ctx) {
+    const name = ctx.names.logGroup;
+    const days = ctx.config.logRetentionDays;
+    const recorded = ctx.state.get('logGroup');
+    const existing = await findLogGroup(ctx);
+    if (!existing) {
+      await ctx.aws.logs.send(new CreateLogGroupCommand({ logGroupName: name, tags: { [STACK_TAG_KEY]: ctx.config.stack } }));
+      ctx.state.record('logGroup', { id: name, arn: arnFor(ctx), origin: 'created' });
+      await putRetention(ctx);
+      return `created log group ${name} (retention ${days} days)`;
+    }
+
+    const origin = recorded?.origin ?? ((await carriesStackTag(ctx, existing)) ? 'created' : 'adopted');
+    const arn = logGroupArn(existing);
+    if (!recorded || recorded.arn !== arn || recorded.origin !== origin) ctx.state.record('logGroup', { id: name, arn, origin });
+
+    let retentionNote = '';
+    if (existing.retentionInDays !== days) {
+      const current = existing.retentionInDays === undefined ? 'never expire' : `${existing.retentionInDays} days`;
+      if (origin === 'created') {
+        await putRetention(ctx);
+        retentionNote = `; retention set to ${days} days (was ${current})`;
+      } else {
+        ctx.notice(`log group ${name} is adopted (not created by ecs-ha): its retention (${current}) was left as it is, not set to ${days} days`);
+      }
+    }
+    if (origin === 'adopted') return `adopted log group ${name} (not created by ecs-ha, will be kept)${retentionNote}`;
+    return `${recorded ? `log group ${name} exists` : `found log group ${name}`}${retentionNote}`;
+  },
+
+  async destroy(ctx) {
+    const recorded = ctx.state.get('logGroup');
+    if (!recorded) return 'no log group recorded';
+    if (recorded.origin === 'adopted') {
+      ctx.state.forget('logGroup');
+      return `kept log group ${recorded.id} (adopted)`;
+    }
+    let summary = `deleted log group ${recorded.id}`;
+    try {
+      // A concurrent change to the group (another deletion, a retention update) answers OperationAborted.
+      await retryWhile(() => ctx.aws.logs.send(new DeleteLogGroupCommand({ logGroupName: recorded.id })), {
+        clock: ctx.clock,
+        what: `log group ${recorded.id} to be deletable`,
+        retryOn: ['OperationAbortedException'],
+        timeoutMs: ctx.waitTimeoutMs,
+        onRetry: (seconds, code) => ctx.progress(`busy (${code}) after ${seconds}s, retrying`),
+      });
+    } catch (error) {
+      if (!isAwsError(error, 'ResourceNotFoundException')) throw error;
+      summary = `log group ${recorded.id} was already gone`;
+    }
+    ctx.state.forget('logGroup');
+    return summary;
+  },
+
+  async discover(ctx) {
+    const existing = await findLogGroup(ctx);
+    if (existing && (await carriesStackTag(ctx, existing))) {
+      ctx.state.record('logGroup', { id: ctx.names.logGroup, arn: logGroupArn(existing), origin: 'created' });
+    }
+  },
+};

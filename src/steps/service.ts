@@ -1,0 +1,268 @@
+import {
+  CreateServiceCommand,
+  DeleteServiceCommand,
+  DescribeServicesCommand,
+  DescribeTasksCommand,
+  ListTasksCommand,
+  UpdateServiceCommand,
+  type Service,
+  type UpdateServiceCommandInput,
+} from '@aws-sdk/client-ecs';
+import { DescribeTargetHealthCommand } from '@aws-sdk/client-elastic-load-balancing-v2';
+import { awsErrorMessage, isAwsError } from '../aws/errors.js';
+import { pollUntil } from '../aws/poll.js';
+import type { Step, StepContext } from '../engine/step.js';
+import { ecsStackTag, hasStackTag } from '../engine/tags.js';
+import { OperationError } from '../errors.js';
+import { isRolePropagationError, retryWhileTransient } from './taskDefinition.js';
+
+const POLL_MS = 10_000;
+/** Ours to keep: the grace period that covers app start plus the first health checks. */
+const HEALTH_CHECK_GRACE_SECONDS = 30;
+const GONE_CODES = ['ServiceNotFoundException', 'ServiceNotActiveException', 'ClusterNotFoundException'];
+
+function clusterOf(ctx: StepContext): string {
+  const recorded = ctx.state.get('service')?.details?.cluster;
+  return typeof recorded === 'string' ? recorded : (ctx.state.get('cluster')?.id ?? ctx.names.cluster);
+}
+
+/** The service of our name in any status (ECS keeps INACTIVE ones for a while); undefined if none or no cluster. */
+async function describeService(ctx: StepContext, cluster: string, withTags = true): Promise<Service | undefined> {
+  try {
+    const { services = [] } = await ctx.aws.ecs.send(
+      new DescribeServicesCommand({ cluster, services: [ctx.names.service], ...(withTags ? { include: ['TAGS'] } : {}) }),
+    );
+    return services.find((s) => s.serviceName === ctx.names.service);
+  } catch (error) {
+    if (isAwsError(error, 'ClusterNotFoundException')) return undefined;
+    throw error;
+  }
+}
+
+function isLive(service: Service | undefined): boolean {
+  return service?.status === 'ACTIVE' || service?.status === 'DRAINING';
+}
+
+/** Waits until a deleted service is INACTIVE or gone, so its name can be used again and its tasks are stopping. */
+async function waitUntilInactive(ctx: StepContext, cluster: string): Promise<void> {
+  await pollUntil(
+    async () => {
+      const service = await describeService(ctx, cluster, false);
+      if (!service || !isLive(service)) return { done: true, value: undefined };
+      return { done: false, status: `${service.status}, ${service.runningCount ?? 0} running` };
+    },
+    {
+      clock: ctx.clock,
+      what: `service ${ctx.names.service} to be deleted`,
+      timeoutMs: ctx.waitTimeoutMs,
+      intervalMs: POLL_MS,
+      onWait: (seconds, status) => ctx.progress(`service ${ctx.names.service} ${status} (${seconds}s)`),
+    },
+  );
+}
+
+/** "target group does not have an associated load balancer" right after the listener was made, or a new role. */
+function isCreateTransient(error: unknown): boolean {
+  return (isAwsError(error, 'InvalidParameterException') && /associated (with a |with an? )?load balancer/i.test(awsErrorMessage(error))) || isRolePropagationError(error);
+}
+
+async function createService(ctx: StepContext, cluster: string): Promise<Service> {
+  const { config, names, state } = ctx;
+  const { service } = await retryWhileTransient(ctx, 'creating the ECS service', isCreateTransient, () =>
+    ctx.aws.ecs.send(
+      new CreateServiceCommand({
+        cluster,
+        serviceName: names.service,
+        taskDefinition: state.require('taskDefinition').id,
+        desiredCount: config.count,
+        launchType: 'FARGATE',
+        platformVersion: 'LATEST',
+        networkConfiguration: {
+          awsvpcConfiguration: {
+            subnets: state.require('network').details?.subnetIds as string[],
+            securityGroups: [state.require('taskSecurityGroup').id],
+            // Public subnets without NAT: the tasks need a public IP to pull from ECR.
+            assignPublicIp: 'ENABLED',
+          },
+        },
+        loadBalancers: [{ targetGroupArn: state.require('targetGroup').id, containerName: names.container, containerPort: config.appPort }],
+        serviceRegistries: [{ registryArn: state.require('discoveryService').arn! }],
+        healthCheckGracePeriodSeconds: HEALTH_CHECK_GRACE_SECONDS,
+        deploymentConfiguration: {
+          minimumHealthyPercent: 100,
+          maximumPercent: 200,
+          deploymentCircuitBreaker: { enable: true, rollback: true },
+        },
+        propagateTags: 'SERVICE',
+        enableECSManagedTags: true,
+        tags: [ecsStackTag(config.stack)],
+      }),
+    ),
+  );
+  return service!;
+}
+
+/** What differs between the running service and the wanted one; empty when nothing does. */
+function changesFor(ctx: StepContext, service: Service): Partial<UpdateServiceCommandInput> {
+  const changes: Partial<UpdateServiceCommandInput> = {};
+  const taskDefinition = ctx.state.require('taskDefinition').id;
+  if (service.taskDefinition !== taskDefinition) changes.taskDefinition = taskDefinition;
+  if (service.desiredCount !== ctx.config.count) changes.desiredCount = ctx.config.count;
+  // The emulator does not report the grace period; only a reported, different value counts.
+  const grace = service.healthCheckGracePeriodSeconds;
+  if (grace !== undefined && grace !== HEALTH_CHECK_GRACE_SECONDS) changes.healthCheckGracePeriodSeconds = HEALTH_CHECK_GRACE_SECONDS;
+  return changes;
+}
+
+const CHANGE_LABELS: Record<string, string> = {
+  taskDefinition: 'task definition',
+  desiredCount: 'desired count',
+  healthCheckGracePeriodSeconds: 'health check grace period',
+};
+
+export const serviceStep: Step = {
+  id: 'service',
+  title: 'ECS service',
+  dependsOn: ['cluster', 'taskDefinition', 'listener', 'taskSecurityGroup', 'discoveryService'],
+
+  async ensure(ctx) {
+    const name = ctx.names.service;
+    const cluster = ctx.state.require('cluster').id;
+    const recorded = ctx.state.get('service');
+    let existing = await describeService(ctx, cluster);
+    if (existing?.status === 'DRAINING') {
+      // A service being deleted keeps its name until it is INACTIVE.
+      ctx.progress(`service ${name} is still being deleted; waiting before creating it again`);
+      await waitUntilInactive(ctx, cluster);
+      existing = undefined;
+    }
+    if (existing?.status === 'ACTIVE') {
+      const origin = recorded?.origin ?? (hasStackTag(existing.tags, ctx.config.stack) ? 'created' : 'adopted');
+      if (!recorded) ctx.state.record('service', { id: name, arn: existing.serviceArn!, origin, details: { cluster } });
+      if (origin === 'adopted') {
+        ctx.notice(`ECS service ${name} was not created by ecs-ha; it is used as it is (not updated) and will be kept`);
+        return `adopted service ${name} (not created by ecs-ha, will be kept)`;
+      }
+      const changes = changesFor(ctx, existing);
+      if (Object.keys(changes).length === 0) return `service ${name} ${recorded ? 'exists' : 'found'}`;
+      await ctx.aws.ecs.send(new UpdateServiceCommand({ cluster, service: name, ...changes }));
+      return `updated service ${name} (${Object.keys(changes).map((key) => CHANGE_LABELS[key]).join(', ')})`;
+    }
+    const service = await createService(ctx, cluster);
+    ctx.state.record('service', { id: name, arn: service.serviceArn!, origin: 'created', details: { cluster } });
+    return `created service ${name} (${ctx.config.count} tasks)`;
+  },
+
+  async destroy(ctx) {
+    const recorded = ctx.state.get('service');
+    if (!recorded) return 'no ECS service recorded';
+    if (recorded.origin === 'adopted') {
+      ctx.state.forget('service');
+      return `kept service ${recorded.id} (adopted)`;
+    }
+    const cluster = clusterOf(ctx);
+    const existing = await describeService(ctx, cluster, false);
+    if (existing?.status === 'ACTIVE') {
+      try {
+        // Scaling to 0 first lets ECS drain the targets before the service goes away.
+        if (existing.desiredCount !== 0) await ctx.aws.ecs.send(new UpdateServiceCommand({ cluster, service: recorded.id, desiredCount: 0 }));
+        await ctx.aws.ecs.send(new DeleteServiceCommand({ cluster, service: recorded.id, force: true }));
+      } catch (error) {
+        if (!isAwsError(error, ...GONE_CODES)) throw error;
+      }
+    }
+    if (isLive(existing)) await waitUntilInactive(ctx, cluster);
+    ctx.state.forget('service');
+    return `deleted service ${recorded.id}`;
+  },
+
+  async discover(ctx) {
+    const cluster = ctx.state.get('cluster')?.id ?? ctx.names.cluster;
+    const existing = await describeService(ctx, cluster);
+    if (existing && isLive(existing) && hasStackTag(existing.tags, ctx.config.stack)) {
+      ctx.state.record('service', { id: ctx.names.service, arn: existing.serviceArn!, origin: 'created', details: { cluster } });
+    }
+  },
+};
+
+export interface ServiceHealth {
+  runningCount: number;
+  healthyTargets: number;
+  availabilityZones: string[];
+}
+
+function failedRolloutError(ctx: StepContext, service: Service, reason: string | undefined): OperationError {
+  const events = (service.events ?? []).slice(0, 4).map((event) => `  - ${event.message}`);
+  const logGroup = ctx.state.get('logGroup')?.id ?? ctx.names.logGroup;
+  return new OperationError(
+    `the deployment of service ${ctx.names.service} failed${reason ? `: ${reason}` : ''}${events.length ? `\nlatest service events:\n${events.join('\n')}` : ''}`,
+    `read the app's logs in the log group ${logGroup} (aws logs tail ${logGroup} --since 30m) to see why the tasks stopped`,
+  );
+}
+
+/**
+ * Waits until the service runs its desired count in one completed deployment, then until the
+ * target group reports that many healthy targets, then reports which AZs the tasks run in.
+ */
+export async function waitUntilServiceHealthy(ctx: StepContext, timeoutMs: number): Promise<ServiceHealth> {
+  const name = ctx.names.service;
+  const cluster = clusterOf(ctx);
+  const targetGroupArn = ctx.state.require('targetGroup').id;
+  const started = ctx.clock.now();
+  const elapsed = () => Math.round((ctx.clock.now() - started) / 1000);
+  const remaining = () => Math.max(0, timeoutMs - (ctx.clock.now() - started));
+
+  const { running, desired } = await pollUntil(
+    async () => {
+      const service = await describeService(ctx, cluster, false);
+      if (!service || !isLive(service)) {
+        throw new OperationError(`service ${name} is ${service?.status ?? 'missing'} in cluster ${cluster}`, 'run `ecs-ha up` again');
+      }
+      const deployments = service.deployments ?? [];
+      const failed = deployments.find((d) => d.rolloutState === 'FAILED');
+      if (failed) throw failedRolloutError(ctx, service, failed.rolloutStateReason);
+      const running = service.runningCount ?? 0;
+      const desired = service.desiredCount ?? 0;
+      const pending = service.pendingCount ?? 0;
+      const rollout = deployments[0]?.rolloutState;
+      const steady = running === desired && pending === 0 && deployments.length === 1 && (rollout === undefined || rollout === 'COMPLETED');
+      if (steady) return { done: true, value: { running, desired } };
+      const details = [`${running}/${desired} running`];
+      if (pending > 0) details.push(`${pending} pending`);
+      if (deployments.length > 1) details.push(`${deployments.length} deployments`);
+      else if (pending === 0 && running === desired && rollout && rollout !== 'COMPLETED') details.push(`rollout ${rollout.toLowerCase().replace('_', ' ')}`);
+      return { done: false, status: details.join(', ') };
+    },
+    { clock: ctx.clock, what: `service ${name} to run its tasks`, timeoutMs, intervalMs: POLL_MS, onWait: (_s, status) => ctx.progress(`${status} (${elapsed()}s)`) },
+  );
+
+  const healthyTargets = await pollUntil(
+    async () => {
+      const { TargetHealthDescriptions = [] } = await ctx.aws.elbv2.send(new DescribeTargetHealthCommand({ TargetGroupArn: targetGroupArn }));
+      const states = TargetHealthDescriptions.map((t) => t.TargetHealth?.State);
+      const healthy = states.filter((s) => s === 'healthy').length;
+      const unhealthy = TargetHealthDescriptions.filter((t) => t.TargetHealth?.State === 'unhealthy');
+      if (healthy >= desired && unhealthy.length === 0) return { done: true, value: healthy };
+      const reason = unhealthy[0]?.TargetHealth?.Description;
+      return {
+        done: false,
+        status: `${running}/${desired} running, ${healthy}/${desired} targets healthy${unhealthy.length ? `, ${unhealthy.length} unhealthy (${reason ?? 'failing health checks'})` : ''}`,
+      };
+    },
+    {
+      clock: ctx.clock,
+      what: `the targets of service ${name} to become healthy`,
+      timeoutMs: remaining(),
+      intervalMs: POLL_MS,
+      onWait: (_s, status) => ctx.progress(`${status} (${elapsed()}s)`),
+    },
+  );
+
+  const { taskArns = [] } = await ctx.aws.ecs.send(new ListTasksCommand({ cluster, serviceName: name, desiredStatus: 'RUNNING' }));
+  let availabilityZones: string[] = [];
+  if (taskArns.length > 0) {
+    const { tasks = [] } = await ctx.aws.ecs.send(new DescribeTasksCommand({ cluster, tasks: taskArns }));
+    availabilityZones = [...new Set(tasks.map((t) => t.availabilityZone).filter((az): az is string => Boolean(az)))].sort();
+  }
+  return { runningCount: running, healthyTargets, availabilityZones };
+}

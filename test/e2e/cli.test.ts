@@ -1,0 +1,62 @@
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { emulatorEnv, runCli, tempDir } from './harness.js';
+
+// Nothing listens here: a call that reached it would fail, and the trace would record it.
+const DEAD_ENDPOINT = 'http://127.0.0.1:9';
+
+describe('command line', () => {
+  it('lists every command and, for each, its options with their defaults', async () => {
+    const cwd = tempDir();
+    const env = emulatorEnv(DEAD_ENDPOINT);
+    const top = await runCli(['--help'], { cwd, env });
+    expect(top.code).toBe(0);
+    expect(top.stdout).toMatch(/up\b/);
+    expect(top.stdout).toMatch(/down\b/);
+    const up = await runCli(['up', '--help'], { cwd, env });
+    expect(up.code).toBe(0);
+    for (const text of ['--stack <name>', '(default: "ecs-ha")', '--count <n>', '(default: "2")', '--cpu <units>', '(default: "256")', '--memory <mib>', '(default: "512")', '--arch', 'default: "amd64"', '--image <uri>', '--no-wait', '--local', '--json', '--region', '--profile', '--endpoint-url', '--state-dir']) {
+      expect(up.stdout).toContain(text);
+    }
+    const down = await runCli(['down', '--help'], { cwd, env });
+    expect(down.stdout).toContain('--yes');
+    expect(down.stdout).toContain('--stack <name>');
+  });
+
+  it.each([
+    [['up', '--stack', 'Bad_Name'], 'invalid --stack "Bad_Name"'],
+    [['up', '--stack', 'a-very-long-stack-name-over-the-limit'], 'at most 28 allowed'],
+    [['up', '--count', '0'], 'invalid --count "0"'],
+    [['up', '--count', 'two'], 'invalid --count "two"'],
+    [['up', '--cpu', '256', '--memory', '4096'], 'invalid --memory 4096 for --cpu 256'],
+    [['up', '--cpu', '300'], 'invalid --cpu 300'],
+    [['up', '--region', 'narnia'], 'invalid --region "narnia"'],
+    [['up', '--log-retention', '10'], 'invalid --log-retention "10"'],
+    [['up', '--vpc-id', 'vpc-xyz'], 'invalid --vpc-id "vpc-xyz"'],
+    [['up', '--timeout', '-5'], 'invalid --timeout "-5"'],
+    [['down', '--stack', 'UPPER'], 'invalid --stack "UPPER"'],
+    [['up', '--arch', 'sparc'], "argument 'sparc' is invalid"],
+    [['up', '--bogus'], "unknown option '--bogus'"],
+  ])('refuses %j with exit 2 before any AWS call', async (args, message) => {
+    const cwd = tempDir();
+    const trace = join(cwd, 'trace.jsonl');
+    const result = await runCli([...args, '--trace', trace], { cwd, env: emulatorEnv(DEAD_ENDPOINT) });
+    expect(result.stderr).toContain(message);
+    expect(result.code).toBe(2);
+    expect(existsSync(trace)).toBe(false);
+  });
+
+  it('exits 3 with a hint when there are no credentials', async () => {
+    const cwd = tempDir();
+    const env = emulatorEnv(DEAD_ENDPOINT);
+    delete env.AWS_ACCESS_KEY_ID;
+    delete env.AWS_SECRET_ACCESS_KEY;
+    env.AWS_CONFIG_FILE = join(cwd, 'none');
+    env.AWS_SHARED_CREDENTIALS_FILE = join(cwd, 'none');
+    const result = await runCli(['up', '--image', 'example/app:1'], { cwd, env });
+    expect(result.stderr).toContain('no usable AWS credentials');
+    expect(result.stderr).toContain('--local');
+    expect(result.code).toBe(3);
+  });
+});

@@ -1,0 +1,183 @@
+import { existsSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { join } from 'node:path';
+import { DeleteLogGroupCommand } from '@aws-sdk/client-cloudwatch-logs';
+import { CreateClusterCommand, DescribeClustersCommand } from '@aws-sdk/client-ecs';
+import { CreateRoleCommand, GetRoleCommand } from '@aws-sdk/client-iam';
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { isMutatingOperation, type TraceRecord } from '../../src/aws/clients.js';
+import { emulatorEnv, MOTO_ACCOUNT, runCli, startMoto, tempDir, type Moto } from './harness.js';
+import { counts, emulatorClients, inventory } from './inventory.js';
+
+const IMAGE = 'public.ecr.aws/docker/library/python:3.12-slim';
+const STACK = 'e2e';
+
+let moto: Moto;
+beforeAll(async () => {
+  moto = await startMoto();
+});
+afterAll(async () => {
+  await moto?.stop();
+});
+beforeEach(async () => {
+  await moto.reset();
+});
+
+function readTrace(path: string): TraceRecord[] {
+  if (!existsSync(path)) return [];
+  return readFileSync(path, 'utf8')
+    .split('\n')
+    .filter(Boolean)
+    .map((line) => JSON.parse(line) as TraceRecord);
+}
+
+const ONE_OF_EACH = {
+  repositories: 1,
+  clusters: 1,
+  services: 1,
+  taskDefinitions: 1,
+  roles: 1,
+  logGroups: 1,
+  securityGroups: 2,
+  loadBalancers: 1,
+  targetGroups: 1,
+  listeners: 1,
+  namespaces: 1,
+  discoveryServices: 1,
+};
+const NONE = Object.fromEntries(Object.keys(ONE_OF_EACH).map((k) => [k, 0]));
+
+describe('up and down against the emulator', () => {
+  it('builds the whole stack, is a no-op the second time, and removes everything', async () => {
+    const cwd = tempDir();
+    const env = emulatorEnv(moto.endpoint);
+    const trace = join(cwd, 'trace.jsonl');
+    const aws = emulatorClients(moto.endpoint);
+
+    const up = await runCli(['up', '--stack', STACK, '--image', IMAGE, '--no-wait', '--json', '--trace', trace], { cwd, env });
+    expect(up.stderr).not.toMatch(/error:/);
+    expect(up.code).toBe(0);
+    const result = JSON.parse(up.stdout);
+    expect(result.url).toMatch(/^http:\/\/.+/);
+
+    const inv = await inventory(aws, STACK);
+    expect(counts(inv)).toEqual(ONE_OF_EACH);
+    for (const kind of ['repositories', 'clusters', 'roles', 'logGroups', 'loadBalancers', 'targetGroups', 'namespaces', 'discoveryServices'] as const) {
+      expect(inv[kind].every((r) => r.tagged), `${kind} carry the stack tag`).toBe(true);
+    }
+
+    const statePath = join(cwd, '.ecs-ha', `${STACK}.json`);
+    expect(statSync(statePath).mode & 0o777).toBe(0o600);
+    const state = JSON.parse(readFileSync(statePath, 'utf8'));
+    expect(state).toMatchObject({ schemaVersion: 1, stack: STACK, account: MOTO_ACCOUNT, region: 'us-east-1' });
+    const expectedKeys = [
+      'repository',
+      'image',
+      'cluster',
+      'executionRole',
+      'logGroup',
+      'network',
+      'albSecurityGroup',
+      'taskSecurityGroup',
+      'loadBalancer',
+      'targetGroup',
+      'listener',
+      'namespace',
+      'discoveryService',
+      'taskDefinition',
+      'service',
+    ];
+    expect(Object.keys(state.resources).sort()).toEqual([...expectedKeys].sort());
+    expect(state.resources.cluster.id).toBe(inv.clusters[0]!.id);
+    expect(state.resources.loadBalancer.id).toBe(inv.loadBalancers[0]!.id);
+    expect(state.resources.targetGroup.id).toBe(inv.targetGroups[0]!.id);
+    expect(state.resources.listener.id).toBe(inv.listeners[0]!.id);
+    expect(state.resources.namespace.id).toBe(inv.namespaces[0]!.id);
+    expect(state.resources.discoveryService.id).toBe(inv.discoveryServices[0]!.id);
+    expect(state.resources.taskDefinition.id).toBe(inv.taskDefinitions[0]!.id);
+    expect(inv.securityGroups.map((g) => g.id).sort()).toEqual([state.resources.albSecurityGroup.id, state.resources.taskSecurityGroup.id].sort());
+    expect(state.resources.image).toMatchObject({ id: IMAGE, origin: 'adopted' });
+    expect(state.resources.network.origin).toBe('adopted');
+    const firstCalls = readTrace(trace);
+    expect(firstCalls.filter((c) => isMutatingOperation(c.operation)).length).toBeGreaterThan(10);
+
+    // A second up on a complete stack changes nothing.
+    rmSync(trace);
+    const again = await runCli(['up', '--stack', STACK, '--image', IMAGE, '--no-wait', '--trace', trace], { cwd, env });
+    expect(again.code).toBe(0);
+    const secondCalls = readTrace(trace);
+    expect(secondCalls.filter((c) => isMutatingOperation(c.operation)).map((c) => c.operation)).toEqual([]);
+    expect(counts(await inventory(aws, STACK))).toEqual(ONE_OF_EACH);
+
+    const down = await runCli(['down', '--stack', STACK], { cwd, env });
+    expect(down.stderr).not.toMatch(/error:/);
+    expect(down.code).toBe(0);
+    expect(counts(await inventory(aws, STACK))).toEqual(NONE);
+    expect(existsSync(statePath)).toBe(false);
+
+    const downAgain = await runCli(['down', '--stack', STACK], { cwd, env });
+    expect(downAgain.code).toBe(0);
+    expect(downAgain.stdout).toContain('Nothing to remove');
+  });
+
+  it('removes the stack by its tags when the state file is lost', async () => {
+    const cwd = tempDir();
+    const env = emulatorEnv(moto.endpoint);
+    const aws = emulatorClients(moto.endpoint);
+    const up = await runCli(['up', '--stack', STACK, '--image', IMAGE, '--no-wait'], { cwd, env });
+    expect(up.code).toBe(0);
+    rmSync(join(cwd, '.ecs-ha', `${STACK}.json`));
+
+    const down = await runCli(['down', '--stack', STACK], { cwd, env });
+    expect(down.stderr).toContain('looking for its resources by their tag');
+    expect(down.code).toBe(0);
+    expect(counts(await inventory(aws, STACK))).toEqual(NONE);
+  });
+
+  it('recreates a resource deleted behind its back', async () => {
+    const cwd = tempDir();
+    const env = emulatorEnv(moto.endpoint);
+    const aws = emulatorClients(moto.endpoint);
+    expect((await runCli(['up', '--stack', STACK, '--image', IMAGE, '--no-wait'], { cwd, env })).code).toBe(0);
+    await aws.logs.send(new DeleteLogGroupCommand({ logGroupName: `/ecs/${STACK}` }));
+
+    const again = await runCli(['up', '--stack', STACK, '--image', IMAGE, '--no-wait'], { cwd, env });
+    expect(again.code).toBe(0);
+    expect(again.stderr).toMatch(/created log group/);
+    expect(counts(await inventory(aws, STACK))).toEqual(ONE_OF_EACH);
+    expect((await runCli(['down', '--stack', STACK], { cwd, env })).code).toBe(0);
+    expect(counts(await inventory(aws, STACK))).toEqual(NONE);
+  });
+
+  it('adopts what the user already had and down leaves it in place', async () => {
+    const cwd = tempDir();
+    const env = emulatorEnv(moto.endpoint);
+    const aws = emulatorClients(moto.endpoint);
+    // The user's own cluster (same name, no stack tag) and their own execution role.
+    await aws.ecs.send(new CreateClusterCommand({ clusterName: STACK }));
+    const { Role } = await aws.iam.send(
+      new CreateRoleCommand({
+        RoleName: 'my-execution-role',
+        AssumeRolePolicyDocument: JSON.stringify({
+          Version: '2012-10-17',
+          Statement: [{ Effect: 'Allow', Principal: { Service: 'ecs-tasks.amazonaws.com' }, Action: 'sts:AssumeRole' }],
+        }),
+      }),
+    );
+
+    const up = await runCli(['up', '--stack', STACK, '--image', IMAGE, '--no-wait', '--execution-role', Role!.Arn!, '--json'], { cwd, env });
+    expect(up.code).toBe(0);
+    const { resources } = JSON.parse(up.stdout);
+    expect(resources.cluster.origin).toBe('adopted');
+    expect(resources.executionRole).toMatchObject({ id: 'my-execution-role', origin: 'adopted' });
+
+    const down = await runCli(['down', '--stack', STACK, '--json'], { cwd, env });
+    expect(down.code).toBe(0);
+    const { kept } = JSON.parse(down.stdout);
+    expect(kept).toEqual(expect.arrayContaining([expect.stringMatching(/^cluster /), expect.stringMatching(/^executionRole /)]));
+    const { clusters = [] } = await aws.ecs.send(new DescribeClustersCommand({ clusters: [STACK] }));
+    expect(clusters[0]?.status).toBe('ACTIVE');
+    await expect(aws.iam.send(new GetRoleCommand({ RoleName: 'my-execution-role' }))).resolves.toBeDefined();
+    const left = counts(await inventory(aws, STACK));
+    expect(left).toEqual({ ...NONE, clusters: 1 });
+  });
+});

@@ -1,0 +1,116 @@
+import { CreateClusterCommand, DeleteClusterCommand, DescribeClustersCommand, ECSClient } from '@aws-sdk/client-ecs';
+import { mockClient } from 'aws-sdk-client-mock';
+import { beforeEach, describe, expect, it } from 'vitest';
+import { clusterStep } from '../../../src/steps/cluster.js';
+import { awsError, testContext } from '../../helpers/context.js';
+
+const ecs = mockClient(ECSClient);
+const arn = 'arn:aws:ecs:us-east-1:123456789012:cluster/demo';
+
+beforeEach(() => ecs.reset());
+
+describe('cluster step', () => {
+  it('creates a tagged cluster when none exists and records it at once', async () => {
+    const ctx = testContext();
+    ecs.on(DescribeClustersCommand).resolves({ clusters: [], failures: [{ reason: 'MISSING' }] });
+    ecs.on(CreateClusterCommand).resolves({ cluster: { clusterArn: arn } });
+
+    expect(await clusterStep.ensure(ctx)).toContain('created');
+
+    const create = ecs.commandCalls(CreateClusterCommand)[0]!.args[0].input;
+    expect(create.clusterName).toBe('demo');
+    expect(create.tags).toContainEqual({ key: 'ecs-ha:stack', value: 'demo' });
+    expect(ctx.state.get('cluster')).toEqual({ id: 'demo', arn, origin: 'created' });
+  });
+
+  it('makes no call but the lookup when the recorded cluster exists', async () => {
+    const ctx = testContext();
+    ctx.state.record('cluster', { id: 'demo', arn, origin: 'created' });
+    ecs.on(DescribeClustersCommand).resolves({ clusters: [{ clusterArn: arn, status: 'ACTIVE' }] });
+
+    await clusterStep.ensure(ctx);
+
+    expect(ecs.commandCalls(CreateClusterCommand)).toHaveLength(0);
+  });
+
+  it('adopts an untagged cluster of the same name and never deletes it', async () => {
+    const ctx = testContext();
+    ecs.on(DescribeClustersCommand).resolves({ clusters: [{ clusterArn: arn, status: 'ACTIVE', tags: [] }] });
+
+    expect(await clusterStep.ensure(ctx)).toContain('adopted');
+    expect(ctx.state.get('cluster')?.origin).toBe('adopted');
+
+    await clusterStep.destroy(ctx);
+    expect(ecs.commandCalls(DeleteClusterCommand)).toHaveLength(0);
+    expect(ctx.state.get('cluster')).toBeUndefined();
+  });
+
+  it('treats a tagged cluster missing from the state as its own (a run died before recording it)', async () => {
+    const ctx = testContext();
+    ecs.on(DescribeClustersCommand).resolves({ clusters: [{ clusterArn: arn, status: 'ACTIVE', tags: [{ key: 'ecs-ha:stack', value: 'demo' }] }] });
+
+    await clusterStep.ensure(ctx);
+
+    expect(ctx.state.get('cluster')?.origin).toBe('created');
+  });
+
+  it('recreates a cluster deleted behind its back', async () => {
+    const ctx = testContext();
+    ctx.state.record('cluster', { id: 'demo', arn, origin: 'created' });
+    ecs.on(DescribeClustersCommand).resolves({ clusters: [{ clusterArn: arn, status: 'INACTIVE' }] });
+    ecs.on(CreateClusterCommand).resolves({ cluster: { clusterArn: arn } });
+
+    await clusterStep.ensure(ctx);
+
+    expect(ecs.commandCalls(CreateClusterCommand)).toHaveLength(1);
+  });
+
+  it('retries deletion while the cluster still holds tasks, then forgets it', async () => {
+    const ctx = testContext();
+    ctx.state.record('cluster', { id: 'demo', arn, origin: 'created' });
+    ecs
+      .on(DeleteClusterCommand)
+      .rejectsOnce(awsError('ClusterContainsTasksException'))
+      .rejectsOnce(awsError('ClusterContainsTasksException'))
+      .resolves({});
+
+    await clusterStep.destroy(ctx);
+
+    expect(ecs.commandCalls(DeleteClusterCommand)).toHaveLength(3);
+    expect(ctx.clock.slept.length).toBe(2);
+    expect(ctx.progressLines.join('\n')).toContain('ClusterContainsTasksException');
+    expect(ctx.state.get('cluster')).toBeUndefined();
+  });
+
+  it('counts a cluster already gone as removed', async () => {
+    const ctx = testContext();
+    ctx.state.record('cluster', { id: 'demo', arn, origin: 'created' });
+    ecs.on(DeleteClusterCommand).rejects(awsError('ClusterNotFoundException'));
+
+    await clusterStep.destroy(ctx);
+
+    expect(ctx.state.get('cluster')).toBeUndefined();
+  });
+
+  it('stops on a permanent error and keeps the record', async () => {
+    const ctx = testContext();
+    ctx.state.record('cluster', { id: 'demo', arn, origin: 'created' });
+    ecs.on(DeleteClusterCommand).rejects(awsError('AccessDeniedException'));
+
+    await expect(clusterStep.destroy(ctx)).rejects.toThrow('AccessDeniedException');
+    expect(ctx.state.get('cluster')).toBeDefined();
+  });
+
+  it('discovers only a cluster carrying the stack tag', async () => {
+    const tagged = testContext();
+    ecs.on(DescribeClustersCommand).resolves({ clusters: [{ clusterArn: arn, status: 'ACTIVE', tags: [{ key: 'ecs-ha:stack', value: 'demo' }] }] });
+    await clusterStep.discover(tagged);
+    expect(tagged.state.get('cluster')?.origin).toBe('created');
+
+    ecs.reset();
+    const untagged = testContext();
+    ecs.on(DescribeClustersCommand).resolves({ clusters: [{ clusterArn: arn, status: 'ACTIVE', tags: [{ key: 'ecs-ha:stack', value: 'other' }] }] });
+    await clusterStep.discover(untagged);
+    expect(untagged.state.get('cluster')).toBeUndefined();
+  });
+});

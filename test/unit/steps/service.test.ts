@@ -1,0 +1,422 @@
+import {
+  CreateServiceCommand,
+  DeleteServiceCommand,
+  DescribeServicesCommand,
+  DescribeTasksCommand,
+  ECSClient,
+  ListTasksCommand,
+  UpdateServiceCommand,
+  type Service,
+} from '@aws-sdk/client-ecs';
+import { DescribeTargetHealthCommand, ElasticLoadBalancingV2Client, type TargetHealthStateEnum } from '@aws-sdk/client-elastic-load-balancing-v2';
+import { mockClient } from 'aws-sdk-client-mock';
+import { beforeEach, describe, expect, it } from 'vitest';
+import { isMutatingOperation } from '../../../src/aws/clients.js';
+import { OperationError } from '../../../src/errors.js';
+import { serviceStep, waitUntilServiceHealthy } from '../../../src/steps/service.js';
+import { awsError, testContext, type TestContext } from '../../helpers/context.js';
+
+const ecs = mockClient(ECSClient);
+const elbv2 = mockClient(ElasticLoadBalancingV2Client);
+const serviceArn = 'arn:aws:ecs:us-east-1:123456789012:service/demo/demo';
+const taskDefinitionArn = 'arn:aws:ecs:us-east-1:123456789012:task-definition/demo:3';
+const targetGroupArn = 'arn:aws:elasticloadbalancing:us-east-1:123456789012:targetgroup/demo-tg/abc';
+const registryArn = 'arn:aws:servicediscovery:us-east-1:123456789012:service/srv-12345678';
+const ourTags = [{ key: 'ecs-ha:stack', value: 'demo' }];
+const missing = { services: [], failures: [{ arn: serviceArn, reason: 'MISSING' }] };
+
+function service(overrides: Partial<Service> = {}): Service {
+  return {
+    serviceArn,
+    serviceName: 'demo',
+    status: 'ACTIVE',
+    taskDefinition: taskDefinitionArn,
+    desiredCount: 2,
+    runningCount: 2,
+    pendingCount: 0,
+    healthCheckGracePeriodSeconds: 30,
+    deployments: [{ status: 'PRIMARY', rolloutState: 'COMPLETED', runningCount: 2, desiredCount: 2 }],
+    tags: ourTags,
+    ...overrides,
+  };
+}
+
+function mutatingCalls(): string[] {
+  return [...ecs.calls(), ...elbv2.calls()]
+    .map((call) => (call.args[0] as object).constructor.name.replace(/Command$/, ''))
+    .filter(isMutatingOperation);
+}
+
+function withDependencies(): TestContext {
+  const ctx = testContext();
+  ctx.state.record('cluster', { id: 'demo', arn: 'arn:cluster', origin: 'created' });
+  ctx.state.record('taskDefinition', { id: taskDefinitionArn, arn: taskDefinitionArn, origin: 'created', details: { family: 'demo' } });
+  ctx.state.record('network', { id: 'vpc-1', origin: 'adopted', details: { subnetIds: ['subnet-a', 'subnet-b'], availabilityZones: ['us-east-1a', 'us-east-1b'] } });
+  ctx.state.record('taskSecurityGroup', { id: 'sg-tasks', origin: 'created' });
+  ctx.state.record('targetGroup', { id: targetGroupArn, arn: targetGroupArn, origin: 'created', details: { name: 'demo-tg' } });
+  ctx.state.record('listener', { id: 'arn:listener', arn: 'arn:listener', origin: 'created' });
+  ctx.state.record('discoveryService', { id: 'srv-12345678', arn: registryArn, origin: 'created', details: { name: 'app' } });
+  ctx.state.record('logGroup', { id: '/ecs/demo', arn: 'arn:logs', origin: 'created' });
+  return ctx;
+}
+
+function recordService(ctx: TestContext): void {
+  ctx.state.record('service', { id: 'demo', arn: serviceArn, origin: 'created', details: { cluster: 'demo' } });
+}
+
+beforeEach(() => {
+  ecs.reset();
+  elbv2.reset();
+});
+
+describe('ECS service step', () => {
+  it('creates a tagged Fargate service wired to the target group and Cloud Map, and records it at once', async () => {
+    const ctx = withDependencies();
+    ecs.on(DescribeServicesCommand).resolves(missing);
+    ecs.on(CreateServiceCommand).resolves({ service: service() });
+
+    expect(await serviceStep.ensure(ctx)).toBe('created service demo (2 tasks)');
+
+    expect(ecs.commandCalls(DescribeServicesCommand)[0]!.args[0].input).toEqual({ cluster: 'demo', services: ['demo'], include: ['TAGS'] });
+    expect(ecs.commandCalls(CreateServiceCommand)[0]!.args[0].input).toEqual({
+      cluster: 'demo',
+      serviceName: 'demo',
+      taskDefinition: taskDefinitionArn,
+      desiredCount: 2,
+      launchType: 'FARGATE',
+      platformVersion: 'LATEST',
+      networkConfiguration: {
+        awsvpcConfiguration: { subnets: ['subnet-a', 'subnet-b'], securityGroups: ['sg-tasks'], assignPublicIp: 'ENABLED' },
+      },
+      loadBalancers: [{ targetGroupArn, containerName: 'app', containerPort: 8080 }],
+      serviceRegistries: [{ registryArn }],
+      healthCheckGracePeriodSeconds: 30,
+      deploymentConfiguration: {
+        minimumHealthyPercent: 100,
+        maximumPercent: 200,
+        deploymentCircuitBreaker: { enable: true, rollback: true },
+      },
+      propagateTags: 'SERVICE',
+      enableECSManagedTags: true,
+      tags: ourTags,
+    });
+    expect(ctx.state.get('service')).toEqual({ id: 'demo', arn: serviceArn, origin: 'created', details: { cluster: 'demo' } });
+  });
+
+  it('makes one read call and nothing else when the recorded service matches', async () => {
+    const ctx = withDependencies();
+    recordService(ctx);
+    ecs.on(DescribeServicesCommand).resolves({ services: [service()] });
+
+    expect(await serviceStep.ensure(ctx)).toBe('service demo exists');
+
+    expect(ecs.calls()).toHaveLength(1);
+    expect(mutatingCalls()).toEqual([]);
+  });
+
+  it('does not count a grace period the emulator does not report as a change', async () => {
+    const ctx = withDependencies();
+    recordService(ctx);
+    ecs.on(DescribeServicesCommand).resolves({ services: [service({ healthCheckGracePeriodSeconds: undefined })] });
+
+    await serviceStep.ensure(ctx);
+
+    expect(mutatingCalls()).toEqual([]);
+  });
+
+  it('updates only what differs: a new task definition', async () => {
+    const ctx = withDependencies();
+    recordService(ctx);
+    ecs.on(DescribeServicesCommand).resolves({ services: [service({ taskDefinition: taskDefinitionArn.replace(':3', ':2') })] });
+    ecs.on(UpdateServiceCommand).resolves({ service: service() });
+
+    expect(await serviceStep.ensure(ctx)).toBe('updated service demo (task definition)');
+
+    expect(ecs.commandCalls(UpdateServiceCommand)[0]!.args[0].input).toEqual({ cluster: 'demo', service: 'demo', taskDefinition: taskDefinitionArn });
+  });
+
+  it('updates only what differs: the desired count and grace period', async () => {
+    const ctx = withDependencies();
+    recordService(ctx);
+    ecs.on(DescribeServicesCommand).resolves({ services: [service({ desiredCount: 3, healthCheckGracePeriodSeconds: 0 })] });
+    ecs.on(UpdateServiceCommand).resolves({ service: service() });
+
+    await serviceStep.ensure(ctx);
+
+    expect(ecs.commandCalls(UpdateServiceCommand)[0]!.args[0].input).toEqual({
+      cluster: 'demo',
+      service: 'demo',
+      desiredCount: 2,
+      healthCheckGracePeriodSeconds: 30,
+    });
+  });
+
+  it('adopts an untagged service of the same name without changing it, and never deletes it', async () => {
+    const ctx = withDependencies();
+    ecs.on(DescribeServicesCommand).resolves({ services: [service({ tags: [], desiredCount: 5, taskDefinition: 'theirs:1' })] });
+
+    expect(await serviceStep.ensure(ctx)).toContain('adopted');
+    expect(ctx.state.get('service')?.origin).toBe('adopted');
+    expect(ctx.notices.join('\n')).toContain('not updated');
+
+    expect(await serviceStep.destroy(ctx)).toContain('kept');
+    expect(mutatingCalls()).toEqual([]);
+    expect(ctx.state.get('service')).toBeUndefined();
+  });
+
+  it('treats a tagged service missing from the state as its own and brings it up to date', async () => {
+    const ctx = withDependencies();
+    ecs.on(DescribeServicesCommand).resolves({ services: [service({ desiredCount: 1 })] });
+    ecs.on(UpdateServiceCommand).resolves({ service: service() });
+
+    await serviceStep.ensure(ctx);
+
+    expect(ctx.state.get('service')).toEqual({ id: 'demo', arn: serviceArn, origin: 'created', details: { cluster: 'demo' } });
+    expect(ecs.commandCalls(UpdateServiceCommand)[0]!.args[0].input.desiredCount).toBe(2);
+  });
+
+  it('recreates a service deleted behind its back (INACTIVE)', async () => {
+    const ctx = withDependencies();
+    recordService(ctx);
+    ecs.on(DescribeServicesCommand).resolves({ services: [service({ status: 'INACTIVE' })] });
+    ecs.on(CreateServiceCommand).resolves({ service: service() });
+
+    await serviceStep.ensure(ctx);
+
+    expect(ecs.commandCalls(CreateServiceCommand)).toHaveLength(1);
+    expect(ecs.commandCalls(UpdateServiceCommand)).toHaveLength(0);
+  });
+
+  it('waits for a DRAINING service to become INACTIVE before creating it again', async () => {
+    const ctx = withDependencies();
+    ecs.on(DescribeServicesCommand)
+      .resolvesOnce({ services: [service({ status: 'DRAINING' })] })
+      .resolvesOnce({ services: [service({ status: 'DRAINING', runningCount: 1 })] })
+      .resolves({ services: [service({ status: 'INACTIVE' })] });
+    ecs.on(CreateServiceCommand).resolves({ service: service() });
+
+    await serviceStep.ensure(ctx);
+
+    expect(ecs.commandCalls(DescribeServicesCommand)).toHaveLength(3);
+    expect(ctx.clock.slept).toEqual([10_000]);
+    expect(ecs.commandCalls(CreateServiceCommand)).toHaveLength(1);
+  });
+
+  it('retries the create while the target group is not yet attached to the load balancer', async () => {
+    const ctx = withDependencies();
+    ecs.on(DescribeServicesCommand).resolves(missing);
+    ecs.on(CreateServiceCommand)
+      .rejectsOnce(
+        awsError('InvalidParameterException', `The target group with targetGroupArn ${targetGroupArn} does not have an associated load balancer.`),
+      )
+      .resolves({ service: service() });
+
+    await serviceStep.ensure(ctx);
+
+    expect(ecs.commandCalls(CreateServiceCommand)).toHaveLength(2);
+    expect(ctx.clock.slept).toHaveLength(1);
+    expect(ctx.state.get('service')?.origin).toBe('created');
+  });
+
+  it('does not retry other invalid parameters', async () => {
+    const ctx = withDependencies();
+    ecs.on(DescribeServicesCommand).resolves(missing);
+    ecs.on(CreateServiceCommand).rejects(awsError('InvalidParameterException', 'subnets can not be empty.'));
+
+    await expect(serviceStep.ensure(ctx)).rejects.toThrow('subnets can not be empty');
+    expect(ecs.commandCalls(CreateServiceCommand)).toHaveLength(1);
+    expect(ctx.state.get('service')).toBeUndefined();
+  });
+
+  it('scales to zero, deletes with force, waits until INACTIVE and forgets it', async () => {
+    const ctx = withDependencies();
+    recordService(ctx);
+    ecs.on(DescribeServicesCommand)
+      .resolvesOnce({ services: [service()] })
+      .resolvesOnce({ services: [service({ status: 'DRAINING', desiredCount: 0, runningCount: 2 })] })
+      .resolvesOnce({ services: [service({ status: 'DRAINING', desiredCount: 0, runningCount: 1 })] })
+      .resolves({ services: [service({ status: 'INACTIVE', desiredCount: 0, runningCount: 0 })] });
+    ecs.on(UpdateServiceCommand).resolves({});
+    ecs.on(DeleteServiceCommand).resolves({});
+
+    expect(await serviceStep.destroy(ctx)).toBe('deleted service demo');
+
+    expect(ecs.commandCalls(UpdateServiceCommand)[0]!.args[0].input).toEqual({ cluster: 'demo', service: 'demo', desiredCount: 0 });
+    expect(ecs.commandCalls(DeleteServiceCommand)[0]!.args[0].input).toEqual({ cluster: 'demo', service: 'demo', force: true });
+    expect(ctx.clock.slept).toEqual([10_000, 10_000]);
+    expect(ctx.progressLines).toEqual(['service demo DRAINING, 2 running (0s)', 'service demo DRAINING, 1 running (10s)']);
+    expect(ctx.state.get('service')).toBeUndefined();
+  });
+
+  it('skips the scale-down when the service already wants zero tasks', async () => {
+    const ctx = withDependencies();
+    recordService(ctx);
+    ecs.on(DescribeServicesCommand).resolvesOnce({ services: [service({ desiredCount: 0 })] }).resolves(missing);
+    ecs.on(DeleteServiceCommand).resolves({});
+
+    await serviceStep.destroy(ctx);
+
+    expect(ecs.commandCalls(UpdateServiceCommand)).toHaveLength(0);
+    expect(ecs.commandCalls(DeleteServiceCommand)).toHaveLength(1);
+  });
+
+  it('counts a service or cluster already gone as removed', async () => {
+    for (const answer of [missing, awsError('ClusterNotFoundException'), { services: [service({ status: 'INACTIVE' })] }]) {
+      ecs.reset();
+      const ctx = withDependencies();
+      recordService(ctx);
+      if (answer instanceof Error) ecs.on(DescribeServicesCommand).rejects(answer);
+      else ecs.on(DescribeServicesCommand).resolves(answer);
+
+      await serviceStep.destroy(ctx);
+
+      expect(mutatingCalls()).toEqual([]);
+      expect(ctx.state.get('service')).toBeUndefined();
+    }
+  });
+
+  it('counts a service that vanishes between the lookup and the delete as removed', async () => {
+    const ctx = withDependencies();
+    recordService(ctx);
+    ecs.on(DescribeServicesCommand).resolvesOnce({ services: [service()] }).resolves(missing);
+    ecs.on(UpdateServiceCommand).rejects(awsError('ServiceNotActiveException'));
+
+    await serviceStep.destroy(ctx);
+
+    expect(ctx.state.get('service')).toBeUndefined();
+  });
+
+  it('stops on a permanent error and keeps the record', async () => {
+    const ctx = withDependencies();
+    recordService(ctx);
+    ecs.on(DescribeServicesCommand).resolves({ services: [service()] });
+    ecs.on(UpdateServiceCommand).rejects(awsError('AccessDeniedException'));
+
+    await expect(serviceStep.destroy(ctx)).rejects.toThrow('AccessDeniedException');
+    expect(ecs.commandCalls(DeleteServiceCommand)).toHaveLength(0);
+    expect(ctx.state.get('service')).toBeDefined();
+  });
+
+  it('gives up waiting for the deletion after the wait timeout, keeping the record', async () => {
+    const ctx = withDependencies();
+    ctx.waitTimeoutMs = 30_000;
+    recordService(ctx);
+    ecs.on(DescribeServicesCommand).resolves({ services: [service({ status: 'DRAINING' })] });
+
+    await expect(serviceStep.destroy(ctx)).rejects.toThrow(/timed out after 30s/);
+    expect(ctx.state.get('service')).toBeDefined();
+  });
+
+  it('discovers only a live service carrying the stack tag', async () => {
+    const tagged = withDependencies();
+    ecs.on(DescribeServicesCommand).resolves({ services: [service()] });
+    await serviceStep.discover(tagged);
+    expect(tagged.state.get('service')).toEqual({ id: 'demo', arn: serviceArn, origin: 'created', details: { cluster: 'demo' } });
+
+    for (const answer of [{ services: [service({ tags: [] })] }, { services: [service({ status: 'INACTIVE' })] }, missing]) {
+      ecs.reset();
+      const ctx = testContext();
+      ecs.on(DescribeServicesCommand).resolves(answer);
+      await serviceStep.discover(ctx);
+      expect(ctx.state.get('service')).toBeUndefined();
+    }
+  });
+});
+
+function targets(...states: TargetHealthStateEnum[]) {
+  return {
+    TargetHealthDescriptions: states.map((State, i) => ({
+      Target: { Id: `10.0.0.${i + 1}`, Port: 8080 },
+      TargetHealth: { State, ...(State === 'unhealthy' ? { Description: 'Health checks failed with these codes: [500]' } : {}) },
+    })),
+  };
+}
+
+describe('waitUntilServiceHealthy', () => {
+  it('follows tasks from pending to running and targets from initial to healthy, then reports the AZs', async () => {
+    const ctx = withDependencies();
+    recordService(ctx);
+    ecs.on(DescribeServicesCommand)
+      .resolvesOnce({ services: [service({ runningCount: 0, pendingCount: 2, deployments: [{ rolloutState: 'IN_PROGRESS' }] })] })
+      .resolvesOnce({ services: [service({ runningCount: 1, pendingCount: 1, deployments: [{ rolloutState: 'IN_PROGRESS' }] })] })
+      .resolves({ services: [service()] });
+    elbv2
+      .on(DescribeTargetHealthCommand)
+      .resolvesOnce(targets('initial', 'initial'))
+      .resolvesOnce(targets('healthy', 'initial'))
+      .resolves(targets('healthy', 'healthy'));
+    ecs.on(ListTasksCommand).resolves({ taskArns: ['arn:task/1', 'arn:task/2'] });
+    ecs.on(DescribeTasksCommand).resolves({
+      tasks: [
+        { taskArn: 'arn:task/1', availabilityZone: 'us-east-1b' },
+        { taskArn: 'arn:task/2', availabilityZone: 'us-east-1a' },
+      ],
+    });
+
+    const health = await waitUntilServiceHealthy(ctx, 600_000);
+
+    expect(health).toEqual({ runningCount: 2, healthyTargets: 2, availabilityZones: ['us-east-1a', 'us-east-1b'] });
+    expect(ctx.progressLines).toEqual([
+      '0/2 running, 2 pending (0s)',
+      '1/2 running, 1 pending (10s)',
+      '2/2 running, 0/2 targets healthy (20s)',
+      '2/2 running, 1/2 targets healthy (30s)',
+    ]);
+    expect(elbv2.commandCalls(DescribeTargetHealthCommand)[0]!.args[0].input).toEqual({ TargetGroupArn: targetGroupArn });
+    expect(ecs.commandCalls(ListTasksCommand)[0]!.args[0].input).toEqual({ cluster: 'demo', serviceName: 'demo', desiredStatus: 'RUNNING' });
+    expect(ecs.commandCalls(DescribeTasksCommand)[0]!.args[0].input).toEqual({ cluster: 'demo', tasks: ['arn:task/1', 'arn:task/2'] });
+    expect(mutatingCalls()).toEqual([]);
+  });
+
+  it('waits while a second deployment is still replacing the first', async () => {
+    const ctx = withDependencies();
+    recordService(ctx);
+    ecs.on(DescribeServicesCommand)
+      .resolvesOnce({ services: [service({ deployments: [{ rolloutState: 'IN_PROGRESS' }, { rolloutState: 'COMPLETED' }] })] })
+      .resolves({ services: [service({ deployments: [{ status: 'PRIMARY' }] })] }); // no rolloutState: fine once counts match
+    elbv2.on(DescribeTargetHealthCommand).resolves(targets('healthy', 'healthy'));
+    ecs.on(ListTasksCommand).resolves({ taskArns: [] });
+
+    const health = await waitUntilServiceHealthy(ctx, 600_000);
+
+    expect(ctx.progressLines).toEqual(['2/2 running, 2 deployments (0s)']);
+    expect(health.availabilityZones).toEqual([]);
+    expect(ecs.commandCalls(DescribeTasksCommand)).toHaveLength(0);
+  });
+
+  it('fails fast on a failed rollout, quoting the latest service events and pointing at the logs', async () => {
+    const ctx = withDependencies();
+    recordService(ctx);
+    const events = ['e1: task stopped: exec format error', 'e2', 'e3', 'e4', 'e5-too-old'].map((message) => ({ message }));
+    ecs.on(DescribeServicesCommand).resolves({
+      services: [
+        service({
+          runningCount: 0,
+          deployments: [{ rolloutState: 'FAILED', rolloutStateReason: 'ECS deployment circuit breaker: tasks failed to start.' }],
+          events,
+        }),
+      ],
+    });
+
+    const error = await waitUntilServiceHealthy(ctx, 600_000).catch((e: unknown) => e);
+
+    expect(error).toBeInstanceOf(OperationError);
+    const { message, hint } = error as OperationError;
+    expect(message).toContain('circuit breaker: tasks failed to start');
+    expect(message).toContain('e1: task stopped: exec format error');
+    expect(message).toContain('e4');
+    expect(message).not.toContain('e5-too-old');
+    expect(hint).toContain('/ecs/demo');
+    expect(elbv2.calls()).toHaveLength(0);
+  });
+
+  it('keeps waiting while a target is unhealthy, showing why, and times out in the end', async () => {
+    const ctx = withDependencies();
+    recordService(ctx);
+    ecs.on(DescribeServicesCommand).resolves({ services: [service()] });
+    elbv2.on(DescribeTargetHealthCommand).resolves(targets('healthy', 'healthy', 'unhealthy'));
+
+    await expect(waitUntilServiceHealthy(ctx, 30_000)).rejects.toThrow(/timed out after 30s waiting for the targets of service demo/);
+    expect(ctx.progressLines[0]).toBe('2/2 running, 2/2 targets healthy, 1 unhealthy (Health checks failed with these codes: [500]) (0s)');
+  });
+});
