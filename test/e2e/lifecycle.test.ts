@@ -180,4 +180,39 @@ describe('up and down against the emulator', () => {
     const left = counts(await inventory(aws, STACK));
     expect(left).toEqual({ ...NONE, clusters: 1 });
   });
+
+  it('resumes after a failed run and creates only what is missing', async () => {
+    const cwd = tempDir();
+    const env = emulatorEnv(moto.endpoint);
+    const aws = emulatorClients(moto.endpoint);
+    const firstTrace = join(cwd, 'first.jsonl');
+    const secondTrace = join(cwd, 'second.jsonl');
+    // Each write, named by what it wrote: two security groups are two different creates.
+    const creates = (path: string) =>
+      readTrace(path)
+        .filter((c) => /^(Create|Register|Put|Attach|Authorize)/.test(c.operation))
+        .map((c) => {
+          const input = c.input as Record<string, unknown>;
+          const target = input.GroupName ?? input.GroupId ?? input.Name ?? input.clusterName ?? input.serviceName ?? input.repositoryName ?? input.logGroupName ?? input.RoleName ?? input.family ?? input.LoadBalancerArn ?? '';
+          return `${c.service}:${c.operation}:${String(target)}`;
+        });
+
+    // The role step fails (no such role); the steps already running finish and are recorded.
+    const failed = await runCli(['up', '--stack', STACK, '--image', IMAGE, '--no-wait', '--execution-role', 'no-such-role', '--trace', firstTrace], { cwd, env });
+    expect(failed.code).not.toBe(0);
+    expect(failed.stderr).toContain('no-such-role');
+    const firstCreates = creates(firstTrace);
+    expect(firstCreates).toContain(`ECS:CreateCluster:${STACK}`);
+    expect(firstCreates).not.toContain(`ECS:CreateService:${STACK}`);
+
+    const resumed = await runCli(['up', '--stack', STACK, '--image', IMAGE, '--no-wait', '--trace', secondTrace], { cwd, env });
+    expect(resumed.code).toBe(0);
+    const secondCreates = creates(secondTrace);
+    expect(secondCreates).toContain(`ECS:CreateService:${STACK}`);
+    // Nothing the first run created is created again.
+    expect(secondCreates.filter((c) => firstCreates.includes(c)), `first run: ${firstCreates.join(' ')}`).toEqual([]);
+    expect(counts(await inventory(aws, STACK))).toEqual(ONE_OF_EACH);
+    expect((await runCli(['down', '--stack', STACK], { cwd, env })).code).toBe(0);
+    expect(counts(await inventory(aws, STACK))).toEqual(NONE);
+  });
 });
