@@ -105,10 +105,11 @@ export function validateFargateSize(cpu: number, memory: number): void {
   if (!size.memory.includes(memory)) {
     const first = size.memory[0];
     const last = size.memory[size.memory.length - 1];
-    const step = size.memory.length > 1 ? (size.memory[1] ?? 0) - (first ?? 0) : 0;
-    throw new UsageError(
-      `invalid --memory ${memory} for --cpu ${cpu}: Fargate allows ${first} to ${last} MiB in steps of ${step} for ${cpu} CPU units`,
-    );
+    const step = (size.memory[2] ?? 0) - (size.memory[1] ?? 0);
+    // 256 CPU units allow 512, 1024, 2048: not an even step, so they are listed.
+    const allowed = cpu === 256 ? size.memory.join(', ') : `${first} to ${last}`;
+    const steps = cpu === 256 ? '' : ` in steps of ${step}`;
+    throw new UsageError(`invalid --memory ${memory} for --cpu ${cpu}: Fargate allows ${allowed} MiB${steps} for ${cpu} CPU units`);
   }
 }
 
@@ -119,7 +120,7 @@ export function validateArch(raw: string): Architecture {
 }
 
 export function validateVpcId(raw: string): string {
-  if (!/^vpc-[0-9a-f]{8,17}$/.test(raw)) throw new UsageError(`invalid --vpc-id "${raw}": expected vpc- followed by 8 or 17 hex digits`);
+  if (!/^vpc-([0-9a-f]{8}|[0-9a-f]{17})$/.test(raw)) throw new UsageError(`invalid --vpc-id "${raw}": expected vpc- followed by 8 or 17 hex digits`);
   return raw;
 }
 

@@ -41,11 +41,11 @@ interface HasMiddlewareStack {
   middlewareStack: { add(middleware: Middleware, options: Record<string, unknown>): void };
 }
 
-const MUTATING_PREFIXES = ['Describe', 'List', 'Get', 'Discover', 'BatchGet', 'BatchCheck'];
+const READ_ONLY_PREFIXES = ['Describe', 'List', 'Get', 'Discover', 'BatchGet', 'BatchCheck'];
 
 /** True for calls that change something in the account (the trace's notion of a write). */
 export function isMutatingOperation(operation: string): boolean {
-  return !MUTATING_PREFIXES.some((prefix) => operation.startsWith(prefix));
+  return !READ_ONLY_PREFIXES.some((prefix) => operation.startsWith(prefix));
 }
 
 /**

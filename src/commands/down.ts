@@ -1,13 +1,13 @@
 import { rmSync } from 'node:fs';
 import { createInterface } from 'node:readline/promises';
-import { parseInteger, resourceNames, type StackConfig } from '../config.js';
-import { runPhase, type Engine } from '../engine/run.js';
+import { parseInteger, type StackConfig } from '../config.js';
+import { runPhase } from '../engine/run.js';
 import { OperationError } from '../errors.js';
 import { runningEmulator, stopEmulator } from '../local/emulator.js';
-import { readStateFile, statePath, StateStore } from '../state/store.js';
+import { statePath } from '../state/store.js';
 import { ALL_STEPS } from '../steps/index.js';
 import { abortOnInterrupt } from './interrupt.js';
-import { BUNDLED_APP_DIR, openSession, validateCommon, withLock, type CommonOptions, type Session } from './session.js';
+import { BUNDLED_APP_DIR, openSession, stackEngine, validateCommon, withStackState, type CommonOptions, type Session } from './session.js';
 
 export interface DownResult {
   stack: string;
@@ -56,24 +56,10 @@ export interface DownOptions {
 }
 
 export async function runDown(session: Session, options: DownOptions): Promise<DownResult> {
-  const { aws, reporter } = session;
-  const region = await aws.region();
-  const account = await aws.account();
-  return withLock(session, 'down', async () => {
-    const hadStateFile = readStateFile(session.stateDir, session.stack) !== undefined;
-    const state = StateStore.open(session.stateDir, session.stack, account, region);
-    const engine: Engine = {
-      config: teardownConfig(session.stack),
-      names: resourceNames(session.stack),
-      aws,
-      state,
-      clock: session.clock,
-      runner: session.runner,
-      reporter,
-      waitTimeoutMs: options.timeoutMs,
-      signal: session.signal,
-      ...(options.concurrency ? { concurrency: options.concurrency } : {}),
-    };
+  const { reporter } = session;
+  return withStackState(session, 'down', async (state) => {
+    const hadStateFile = state.exists;
+    const engine = stackEngine(session, teardownConfig(session.stack), state, options);
     if (!hadStateFile) {
       reporter.info(`no state file for stack "${session.stack}"; looking for its resources by their tag ecs-ha:stack=${session.stack}`);
       await runPhase(engine, ALL_STEPS, 'discover');
@@ -82,14 +68,14 @@ export async function runDown(session: Session, options: DownOptions): Promise<D
     const order = ALL_STEPS.map((step) => step.id as string).reverse();
     const recorded = state.entries().sort(([a], [b]) => order.indexOf(a) - order.indexOf(b));
     const toRemove = recorded.filter(([, record]) => record.origin === 'created');
-    const result: DownResult = { stack: session.stack, account, region, source: hadStateFile ? 'state' : 'tags', removed: [], kept: [] };
+    const result: DownResult = { stack: session.stack, account: state.account, region: state.region, source: hadStateFile ? 'state' : 'tags', removed: [], kept: [] };
     if (toRemove.length === 0) {
       state.remove();
       result.source = hadStateFile ? 'state' : 'none';
       result.kept = recorded.map(([key, record]) => `${key} ${record.id}`);
       return result;
     }
-    const question = `Delete ${toRemove.length} resources of stack "${session.stack}" in account ${account} (${region})?`;
+    const question = `Delete ${toRemove.length} resources of stack "${session.stack}" in account ${state.account} (${state.region})?`;
     if (!options.yes && !(await options.ask(question))) {
       throw new OperationError('cancelled: nothing was deleted', 'pass --yes to delete without asking');
     }

@@ -1,11 +1,12 @@
 import { fileURLToPath } from 'node:url';
 import { AwsClients, type AwsSettings } from '../aws/clients.js';
 import { realClock, type Clock } from '../aws/poll.js';
-import { validateRegion, validateStackName } from '../config.js';
+import { resourceNames, validateRegion, validateStackName, type StackConfig } from '../config.js';
+import type { Engine } from '../engine/run.js';
 import { UsageError } from '../errors.js';
 import { ensureEmulator, LOCAL_CREDENTIALS, LOCAL_REGION, runningEmulator } from '../local/emulator.js';
 import { spawnRunner, type CommandRunner } from '../process/runner.js';
-import { acquireLock } from '../state/store.js';
+import { acquireLock, StateStore } from '../state/store.js';
 import { createReporter, type Reporter } from '../ui/reporter.js';
 
 /** Options every command takes. */
@@ -82,14 +83,35 @@ export async function openSession(options: CommonOptions, signal: AbortSignal, s
   };
 }
 
-/** Runs `work` holding the stack's lock. */
-export async function withLock<T>(session: Session, command: string, work: () => Promise<T>): Promise<T> {
+/**
+ * Checks credentials and region, takes the stack's lock, opens its state (refusing one of another
+ * account or region) and runs `work` with it; the lock is released however `work` ends.
+ */
+export async function withStackState<T>(session: Session, command: string, work: (state: StateStore) => Promise<T>): Promise<T> {
+  const region = await session.aws.region();
+  const account = await session.aws.account();
   const release = acquireLock(session.stateDir, session.stack, command, (stale) =>
     session.reporter.warn(`took over a stale lock left by pid ${stale.pid} (\`ecs-ha ${stale.command}\`, ${stale.startedAt})`),
   );
   try {
-    return await work();
+    return await work(StateStore.open(session.stateDir, session.stack, account, region));
   } finally {
     release();
   }
+}
+
+/** The engine that runs the steps of this session's stack. */
+export function stackEngine(session: Session, config: StackConfig, state: StateStore, options: { timeoutMs: number; concurrency?: number }): Engine {
+  return {
+    config,
+    names: resourceNames(config.stack),
+    aws: session.aws,
+    state,
+    clock: session.clock,
+    runner: session.runner,
+    reporter: session.reporter,
+    waitTimeoutMs: options.timeoutMs,
+    signal: session.signal,
+    ...(options.concurrency ? { concurrency: options.concurrency } : {}),
+  };
 }

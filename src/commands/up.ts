@@ -1,7 +1,6 @@
 import { resolve } from 'node:path';
 import {
   parseInteger,
-  resourceNames,
   validateArch,
   validateFargateSize,
   validateImageUri,
@@ -11,12 +10,12 @@ import {
   type StackConfig,
 } from '../config.js';
 import { UsageError } from '../errors.js';
-import { runPhase, stepContext, type Engine } from '../engine/run.js';
-import { StateStore, type ResourceRecord } from '../state/store.js';
+import { runPhase, stepContext } from '../engine/run.js';
+import type { ResourceRecord } from '../state/store.js';
 import { ALL_STEPS } from '../steps/index.js';
 import { serviceStep, waitUntilServiceHealthy } from '../steps/service.js';
 import { abortOnInterrupt } from './interrupt.js';
-import { BUNDLED_APP_DIR, openSession, validateCommon, withLock, type CommonOptions, type Session } from './session.js';
+import { BUNDLED_APP_DIR, openSession, stackEngine, validateCommon, withStackState, type CommonOptions, type Session } from './session.js';
 
 export interface UpOptions extends CommonOptions {
   count: string;
@@ -73,23 +72,9 @@ export interface UpResult {
 }
 
 export async function runUp(session: Session, config: StackConfig, options: { wait: boolean; timeoutMs: number; concurrency?: number }): Promise<UpResult> {
-  const { aws, reporter } = session;
-  const region = await aws.region();
-  const account = await aws.account();
-  return withLock(session, 'up', async () => {
-    const state = StateStore.open(session.stateDir, session.stack, account, region);
-    const engine: Engine = {
-      config,
-      names: resourceNames(config.stack),
-      aws,
-      state,
-      clock: session.clock,
-      runner: session.runner,
-      reporter,
-      waitTimeoutMs: options.timeoutMs,
-      signal: session.signal,
-      ...(options.concurrency ? { concurrency: options.concurrency } : {}),
-    };
+  const { reporter } = session;
+  return withStackState(session, 'up', async (state) => {
+    const engine = stackEngine(session, config, state, options);
     const outcomes = await runPhase(engine, ALL_STEPS, 'ensure');
     let health: UpResult['health'];
     if (options.wait) {
@@ -100,8 +85,8 @@ export async function runUp(session: Session, config: StackConfig, options: { wa
     const dnsName = state.get('loadBalancer')?.details?.dnsName;
     return {
       stack: config.stack,
-      account,
-      region,
+      account: state.account,
+      region: state.region,
       ...(typeof dnsName === 'string' ? { url: `http://${dnsName}` } : {}),
       stateFile: state.path,
       waited: options.wait,

@@ -1,6 +1,6 @@
 import type { AwsClients } from '../aws/clients.js';
 import { awsErrorCode, awsErrorMessage, failedOperation, hintFor, isCredentialsError } from '../aws/errors.js';
-import type { Clock } from '../aws/poll.js';
+import { interruptibleClock, type Clock } from '../aws/poll.js';
 import { type ResourceNames, type StackConfig } from '../config.js';
 import { AwsStepError, EcsHaError, EnvironmentError, InterruptedError } from '../errors.js';
 import type { CommandRunner } from '../process/runner.js';
@@ -32,7 +32,7 @@ export function stepContext(engine: Engine, step: Step): StepContext {
     names: engine.names,
     aws: engine.aws,
     state: engine.state,
-    clock: engine.clock,
+    clock: interruptibleClock(engine.clock, engine.signal),
     runner: engine.runner,
     waitTimeoutMs: engine.waitTimeoutMs,
     progress: (message) => engine.reporter.progress(step.id, `${step.title}: ${message}`),

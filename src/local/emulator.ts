@@ -2,7 +2,7 @@ import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
-import type { Clock } from '../aws/poll.js';
+import { realClock, type Clock } from '../aws/poll.js';
 import { EnvironmentError } from '../errors.js';
 
 /** The emulator's fixed identity: moto answers for this account with any credentials. */
@@ -24,8 +24,8 @@ function isAlive(pid: number): boolean {
   try {
     process.kill(pid, 0);
     return true;
-  } catch {
-    return false;
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === 'EPERM';
   }
 }
 
@@ -53,8 +53,13 @@ function freePort(): Promise<number> {
 export async function runningEmulator(stateDir: string, stack: string): Promise<EmulatorInfo | undefined> {
   const path = infoPath(stateDir, stack);
   if (!existsSync(path)) return undefined;
-  const info = JSON.parse(readFileSync(path, 'utf8')) as EmulatorInfo;
-  if (isAlive(info.pid) && (await answers(info.endpointUrl))) return info;
+  let info: EmulatorInfo | undefined;
+  try {
+    info = JSON.parse(readFileSync(path, 'utf8')) as EmulatorInfo;
+  } catch {
+    info = undefined; // cut short by a crash: treat as not running
+  }
+  if (info && isAlive(info.pid) && (await answers(info.endpointUrl))) return info;
   rmSync(path, { force: true });
   return undefined;
 }
@@ -103,7 +108,9 @@ export async function stopEmulator(stateDir: string, stack: string): Promise<boo
   try {
     process.kill(info.pid, 'SIGTERM');
   } catch {
-    // already gone
+    return true; // already gone
   }
+  // Wait for it to exit, so that the next `up --local` does not find it half-stopped.
+  for (let waited = 0; waited < 5_000 && isAlive(info.pid); waited += 100) await realClock.sleep(100);
   return true;
 }

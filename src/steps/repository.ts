@@ -42,6 +42,8 @@ export const repositoryStep: Step = {
   async ensure(ctx) {
     const name = ctx.names.repository;
     const recorded = ctx.state.get('repository');
+    // A prebuilt image needs no repository of ours; one an earlier run made stays recorded for `down`.
+    if (ctx.config.image && !recorded) return 'no repository needed (--image given)';
     const existing = await findRepository(ctx);
     if (existing) {
       const origin = recorded?.origin ?? ((await carriesStackTag(ctx, existing)) ? 'created' : 'adopted');

@@ -30,8 +30,9 @@ function readTrace(path: string): TraceRecord[] {
     .map((line) => JSON.parse(line) as TraceRecord);
 }
 
+// With --image, no ECR repository is needed, so none is made.
 const ONE_OF_EACH = {
-  repositories: 1,
+  repositories: 0,
   clusters: 1,
   services: 1,
   taskDefinitions: 1,
@@ -61,7 +62,7 @@ describe('up and down against the emulator', () => {
 
     const inv = await inventory(aws, STACK);
     expect(counts(inv)).toEqual(ONE_OF_EACH);
-    for (const kind of ['repositories', 'clusters', 'roles', 'logGroups', 'loadBalancers', 'targetGroups', 'namespaces', 'discoveryServices'] as const) {
+    for (const kind of ['clusters', 'roles', 'logGroups', 'loadBalancers', 'targetGroups', 'namespaces', 'discoveryServices'] as const) {
       expect(inv[kind].every((r) => r.tagged), `${kind} carry the stack tag`).toBe(true);
     }
 
@@ -70,7 +71,6 @@ describe('up and down against the emulator', () => {
     const state = JSON.parse(readFileSync(statePath, 'utf8'));
     expect(state).toMatchObject({ schemaVersion: 1, stack: STACK, account: MOTO_ACCOUNT, region: 'us-east-1' });
     const expectedKeys = [
-      'repository',
       'image',
       'cluster',
       'executionRole',
@@ -214,5 +214,36 @@ describe('up and down against the emulator', () => {
     expect(counts(await inventory(aws, STACK))).toEqual(ONE_OF_EACH);
     expect((await runCli(['down', '--stack', STACK], { cwd, env })).code).toBe(0);
     expect(counts(await inventory(aws, STACK))).toEqual(NONE);
+  });
+
+  it('runs the README main job with --local: starts its own emulator, builds the stack with an ECR repository, removes it and stops', async () => {
+    const cwd = tempDir();
+    const env = emulatorEnv('http://127.0.0.1:9');
+    delete env.AWS_ENDPOINT_URL;
+    delete env.AWS_ACCESS_KEY_ID;
+    delete env.AWS_SECRET_ACCESS_KEY;
+
+    const up = await runCli(['up', '--local', '--stack', 'local-demo', '--json'], { cwd, env });
+    expect(up.stderr).toContain('started the local AWS emulator');
+    expect(up.stderr).toContain('--local implies --no-wait');
+    expect(up.stderr).toMatch(/Docker is skipped/);
+    expect(up.code).toBe(0);
+    const result = JSON.parse(up.stdout);
+    expect(result.resources.repository.origin).toBe('created');
+    expect(result.resources.image.id).toMatch(/\.dkr\.ecr\.us-east-1\.amazonaws\.com\/local-demo:[0-9a-f]{12}$/);
+    const emulator = JSON.parse(readFileSync(join(cwd, '.ecs-ha', 'local-demo.emulator.json'), 'utf8'));
+    const aws = emulatorClients(emulator.endpointUrl);
+    expect(counts(await inventory(aws, 'local-demo'))).toEqual({ ...ONE_OF_EACH, repositories: 1 });
+
+    const down = await runCli(['down', '--local', '--stack', 'local-demo'], { cwd, env });
+    expect(down.code).toBe(0);
+    expect(down.stderr).toContain('stopped the local AWS emulator');
+    expect(existsSync(join(cwd, '.ecs-ha', 'local-demo.emulator.json'))).toBe(false);
+    expect(existsSync(join(cwd, '.ecs-ha', 'local-demo.json'))).toBe(false);
+    await expect(fetch(`${emulator.endpointUrl}/moto-api/config`)).rejects.toThrow();
+
+    const again = await runCli(['down', '--local', '--stack', 'local-demo'], { cwd, env });
+    expect(again.code).toBe(0);
+    expect(again.stdout).toContain('Nothing to remove');
   });
 });

@@ -33,9 +33,11 @@ describe('input validation', () => {
     expect(() => validateFargateSize(1024, 8192)).not.toThrow();
     expect(() => validateFargateSize(8192, 20480)).not.toThrow();
     expect(usageMessage(() => validateFargateSize(256, 4096))).toBe(
-      'invalid --memory 4096 for --cpu 256: Fargate allows 512 to 2048 MiB in steps of 512 for 256 CPU units',
+      'invalid --memory 4096 for --cpu 256: Fargate allows 512, 1024, 2048 MiB for 256 CPU units',
     );
     expect(usageMessage(() => validateFargateSize(8192, 18432))).toContain('16384 to 61440 MiB in steps of 4096');
+    expect(usageMessage(() => validateFargateSize(512, 1536))).toContain('1024 to 4096 MiB in steps of 1024');
+    expect(usageMessage(() => validateFargateSize(256, 1536))).toContain('512, 1024, 2048 MiB');
     expect(usageMessage(() => validateFargateSize(300, 512))).toContain('Fargate allows 256, 512, 1024');
   });
 
