@@ -206,7 +206,8 @@ export function summarize(all: readonly ProbeRecord[], window?: SummaryWindow): 
     failures: failed.length,
     failuresByKind,
     errorRate: records.length > 0 ? failed.length / records.length : 0,
-    longestOutageMs: records.length > 0 ? longestOutage(records, span) : 0,
+    // Rounded to 0.01 ms: epoch milliseconds plus fractional latencies carry float noise.
+    longestOutageMs: records.length > 0 ? Math.round(longestOutage(records, span) * 100) / 100 : 0,
     ...(firstFailureAt !== undefined ? { firstFailureAt } : {}),
     ...(lastFailureAt !== undefined ? { lastFailureAt } : {}),
     ...(latencyMs ? { latencyMs } : {}),
