@@ -1,3 +1,4 @@
+import { AsyncLocalStorage } from 'node:async_hooks';
 import { appendFileSync } from 'node:fs';
 import { CloudWatchLogsClient } from '@aws-sdk/client-cloudwatch-logs';
 import { EC2Client } from '@aws-sdk/client-ec2';
@@ -24,9 +25,19 @@ export interface AwsSettings {
   maxAttempts?: number;
 }
 
+/** Which step a call is made for, so the trace can attribute every call (and the benchmark its critical path). */
+const currentStep = new AsyncLocalStorage<string>();
+
+/** Runs `work` with every AWS call it makes attributed to `step` in the trace. */
+export function attributeCallsTo<T>(step: string, work: () => Promise<T>): Promise<T> {
+  return currentStep.run(step, work);
+}
+
 /** One line of the audit trace. Holds the call's input, never credentials. */
 export interface TraceRecord {
   time: string;
+  /** The step or phase the call was made for ("cluster", "wait"), when there is one. */
+  step?: string;
   service: string;
   operation: string;
   input: unknown;
@@ -149,9 +160,11 @@ export class AwsClients {
       const service = (context.clientName ?? 'Unknown').replace(/Client$/, '');
       const operation = (context.commandName ?? 'Unknown').replace(/Command$/, '');
       const started = Date.now();
+      const step = currentStep.getStore();
       const record = (fields: Partial<TraceRecord>): void => {
         const entry: TraceRecord = {
           time: new Date(started).toISOString(),
+          ...(step ? { step } : {}),
           service,
           operation,
           input: args.input,

@@ -3,10 +3,10 @@ import { AwsClients, type AwsSettings } from '../aws/clients.js';
 import { realClock, type Clock } from '../aws/poll.js';
 import { resourceNames, validateRegion, validateStackName, type StackConfig } from '../config.js';
 import type { Engine } from '../engine/run.js';
-import { UsageError } from '../errors.js';
+import { OperationError, UsageError } from '../errors.js';
 import { ensureEmulator, LOCAL_CREDENTIALS, LOCAL_REGION, runningEmulator } from '../local/emulator.js';
 import { spawnRunner, type CommandRunner } from '../process/runner.js';
-import { acquireLock, StateStore } from '../state/store.js';
+import { acquireLock, readOwnStateFile, statePath, StateStore, type StateFile } from '../state/store.js';
 import { createReporter, type Reporter } from '../ui/reporter.js';
 
 /** Options every command takes. */
@@ -26,6 +26,8 @@ export interface Session {
   stack: string;
   stateDir: string;
   local: boolean;
+  /** Talking to an AWS emulator (--local or an endpoint override): it runs no containers. */
+  emulatorEndpoint?: string;
   json: boolean;
   aws: AwsClients;
   reporter: Reporter;
@@ -74,6 +76,7 @@ export async function openSession(options: CommonOptions, signal: AbortSignal, s
     stack: options.stack,
     stateDir: options.stateDir,
     local: Boolean(options.local),
+    ...(settings.endpointUrl ? { emulatorEndpoint: settings.endpointUrl } : {}),
     json: Boolean(options.json),
     aws: new AwsClients(settings),
     reporter,
@@ -98,6 +101,20 @@ export async function withStackState<T>(session: Session, command: string, work:
   } finally {
     release();
   }
+}
+
+/** The stack's state for a command that only reads it (no lock): refuses another account or region. */
+export async function readStackState(session: Session): Promise<StateFile> {
+  const region = await session.aws.region();
+  const account = await session.aws.account();
+  const file = readOwnStateFile(session.stateDir, session.stack, account, region);
+  if (!file) {
+    throw new OperationError(
+      `there is no state file for stack "${session.stack}" (${statePath(session.stateDir, session.stack)})`,
+      `run \`ecs-ha up --stack ${session.stack}\` first, or pass the --stack and --state-dir it used`,
+    );
+  }
+  return file;
 }
 
 /** The engine that runs the steps of this session's stack. */

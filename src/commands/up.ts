@@ -9,6 +9,7 @@ import {
   validateVpcId,
   type StackConfig,
 } from '../config.js';
+import { attributeCallsTo } from '../aws/clients.js';
 import { UsageError } from '../errors.js';
 import { runPhase, stepContext } from '../engine/run.js';
 import type { ResourceRecord } from '../state/store.js';
@@ -79,7 +80,7 @@ export async function runUp(session: Session, config: StackConfig, options: { wa
     let health: UpResult['health'];
     if (options.wait) {
       reporter.start('wait', 'waiting for the service to be steady and every target healthy');
-      health = await waitUntilServiceHealthy(stepContext(engine, serviceStep), options.timeoutMs);
+      health = await attributeCallsTo('wait', () => waitUntilServiceHealthy(stepContext(engine, serviceStep), options.timeoutMs));
       reporter.succeed('wait', `service steady: ${health.runningCount} tasks in ${health.availabilityZones.join(', ')}, ${health.healthyTargets} healthy targets`);
     }
     const dnsName = state.get('loadBalancer')?.details?.dnsName;

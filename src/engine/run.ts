@@ -1,4 +1,4 @@
-import type { AwsClients } from '../aws/clients.js';
+import { attributeCallsTo, type AwsClients } from '../aws/clients.js';
 import { awsErrorCode, awsErrorMessage, failedOperation, hintFor, isCredentialsError } from '../aws/errors.js';
 import { interruptibleClock, type Clock } from '../aws/poll.js';
 import { type ResourceNames, type StackConfig } from '../config.js';
@@ -65,7 +65,9 @@ export async function runPhase(engine: Engine, steps: readonly Step[], phase: Ph
       engine.reporter.start(step.id, `${verbs[phase]} ${step.title}`);
       try {
         const ctx = stepContext(engine, step);
-        const summary = phase === 'ensure' ? await step.ensure(ctx) : phase === 'destroy' ? await step.destroy(ctx) : (await step.discover(ctx), '');
+        const summary = await attributeCallsTo(step.id, async () =>
+          phase === 'ensure' ? step.ensure(ctx) : phase === 'destroy' ? step.destroy(ctx) : (await step.discover(ctx), ''),
+        );
         engine.reporter.succeed(step.id, summary || `${step.title}: checked`);
         outcomes.push({ step: step.id, title: step.title, summary });
       } catch (error) {

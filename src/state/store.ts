@@ -57,6 +57,18 @@ export function readStateFile(dir: string, stack: string): StateFile | undefined
   return file as StateFile;
 }
 
+/** Reads the stack's state file, refusing one written for another account or region. */
+export function readOwnStateFile(dir: string, stack: string, account: string, region: string): StateFile | undefined {
+  const existing = readStateFile(dir, stack);
+  if (existing && (existing.account !== account || existing.region !== region)) {
+    throw new UsageError(
+      `the state file ${statePath(dir, stack)} belongs to account ${existing.account} in ${existing.region}, but the credentials in use are for account ${account} in ${region}`,
+      'use the same account and --region as the run that created the stack, or another --stack or --state-dir',
+    );
+  }
+  return existing;
+}
+
 /**
  * The stack's state, saved atomically (temp file + rename, mode 0600) every time a resource
  * is recorded, so that an interrupted run can resume and `down` can reverse it.
@@ -70,13 +82,7 @@ export class StateStore {
 
   /** Opens the stack's state, refusing one written for another account or region. */
   static open(dir: string, stack: string, account: string, region: string): StateStore {
-    const existing = readStateFile(dir, stack);
-    if (existing && (existing.account !== account || existing.region !== region)) {
-      throw new UsageError(
-        `the state file ${statePath(dir, stack)} belongs to account ${existing.account} in ${existing.region}, but the credentials in use are for account ${account} in ${region}`,
-        'use the same account and --region as the run that created the stack, or another --stack or --state-dir',
-      );
-    }
+    const existing = readOwnStateFile(dir, stack, account, region);
     const now = new Date().toISOString();
     const data = existing ?? { schemaVersion: STATE_SCHEMA_VERSION, stack, account, region, createdAt: now, updatedAt: now, resources: {} };
     return new StateStore(dir, data, existing !== undefined);
