@@ -1,5 +1,5 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync } from 'node:fs';
+import { mkdtempSync, readFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -99,4 +99,41 @@ export function runCli(args: string[], options: { cwd: string; env: NodeJS.Proce
 
 export function tempDir(prefix = 'ecs-ha-e2e-'): string {
   return mkdtempSync(join(tmpdir(), prefix));
+}
+
+/** Lines in a trace file so far (0 when it does not exist yet). */
+export function traceLines(path: string): number {
+  try {
+    return readFileSync(path, 'utf8').split('\n').filter(Boolean).length;
+  } catch {
+    return 0;
+  }
+}
+
+/**
+ * Runs the CLI with `--trace` and sends it `signal` once the trace shows `afterCalls` finished AWS
+ * calls: a crash (SIGKILL) or Ctrl-C (SIGINT) at a chosen point of its work.
+ */
+export async function runCliInterrupted(
+  args: string[],
+  options: { cwd: string; env: NodeJS.ProcessEnv; trace: string; afterCalls: number; signal: NodeJS.Signals },
+): Promise<CliResult & { callsBeforeSignal: number }> {
+  const child = spawn(process.execPath, [CLI, ...args, '--trace', options.trace], { cwd: options.cwd, env: options.env, stdio: ['ignore', 'pipe', 'pipe'] });
+  let stdout = '';
+  let stderr = '';
+  child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
+  child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+  const closed = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((done) => child.on('close', (code, signal) => done({ code, signal })));
+  let callsBeforeSignal = -1;
+  const watcher = setInterval(() => {
+    if (callsBeforeSignal < 0 && traceLines(options.trace) >= options.afterCalls) {
+      callsBeforeSignal = traceLines(options.trace);
+      child.kill(options.signal);
+    }
+  }, 2);
+  const timer = setTimeout(() => child.kill('SIGKILL'), 90_000);
+  const { code, signal } = await closed;
+  clearInterval(watcher);
+  clearTimeout(timer);
+  return { code, signal, stdout, stderr, callsBeforeSignal };
 }
