@@ -1,4 +1,4 @@
-import { existsSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { existsSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { DeleteLogGroupCommand } from '@aws-sdk/client-cloudwatch-logs';
 import { CreateClusterCommand, DescribeClustersCommand } from '@aws-sdk/client-ecs';
@@ -245,5 +245,27 @@ describe('up and down against the emulator', () => {
     const again = await runCli(['down', '--local', '--stack', 'local-demo'], { cwd, env });
     expect(again.code).toBe(0);
     expect(again.stdout).toContain('Nothing to remove');
+  });
+
+  it('never overwrites a corrupt state file: exit 2, and down works from tags once it is moved aside', async () => {
+    const cwd = tempDir();
+    const env = emulatorEnv(moto.endpoint);
+    const aws = emulatorClients(moto.endpoint);
+    expect((await runCli(['up', '--stack', STACK, '--image', IMAGE, '--no-wait'], { cwd, env })).code).toBe(0);
+    const path = join(cwd, '.ecs-ha', `${STACK}.json`);
+    const truncated = readFileSync(path, 'utf8').slice(0, 200);
+    writeFileSync(path, truncated);
+
+    for (const args of [['up', '--stack', STACK, '--image', IMAGE], ['down', '--stack', STACK]]) {
+      const refused = await runCli(args, { cwd, env });
+      expect(refused.code).toBe(2);
+      expect(refused.stderr).toContain('is not valid JSON');
+      expect(refused.stderr).toContain('move it aside');
+      expect(readFileSync(path, 'utf8')).toBe(truncated);
+    }
+    renameSync(path, `${path}.bad`);
+    const down = await runCli(['down', '--stack', STACK], { cwd, env });
+    expect(down.code).toBe(0);
+    expect(counts(await inventory(aws, STACK))).toEqual(NONE);
   });
 });
