@@ -15,27 +15,54 @@ export interface NetworkDetails {
   availabilityZones: string[];
 }
 
-async function findVpcId(ctx: StepContext): Promise<string> {
-  const region = ctx.state.region;
-  if (ctx.config.vpcId) {
-    try {
-      const { Vpcs = [] } = await ctx.aws.ec2.send(new DescribeVpcsCommand({ VpcIds: [ctx.config.vpcId] }));
-      if (Vpcs[0]?.VpcId) return Vpcs[0].VpcId;
-    } catch (error) {
-      if (!isAwsError(error, 'InvalidVpcID.NotFound')) throw error;
-    }
-    throw new UsageError(`invalid --vpc-id "${ctx.config.vpcId}": no such VPC in ${region}`, 'check the ID and --region, or leave --vpc-id out to use the default VPC');
+function noDefaultVpc(region: string): EnvironmentError {
+  return new EnvironmentError(
+    `no default VPC in ${region}; pass --vpc-id with a VPC that has public subnets in at least two Availability Zones`,
+    'or create a default VPC with `aws ec2 create-default-vpc`',
+  );
+}
+
+async function subnetsWhere(ctx: StepContext, name: string, value: string): Promise<Subnet[]> {
+  const { Subnets = [] } = await ctx.aws.ec2.send(new DescribeSubnetsCommand({ Filters: [{ Name: name, Values: [value] }] }));
+  return Subnets;
+}
+
+/** Tells apart "no such VPC" from "a VPC without subnets" when a VPC's subnet list comes back empty. */
+async function vpcExists(ctx: StepContext, vpcId: string): Promise<boolean> {
+  try {
+    const { Vpcs = [] } = await ctx.aws.ec2.send(new DescribeVpcsCommand({ VpcIds: [vpcId] }));
+    return Vpcs.length > 0;
+  } catch (error) {
+    if (isAwsError(error, 'InvalidVpcID.NotFound')) return false;
+    throw error;
   }
+}
+
+/**
+ * The VPC and its subnets, in one call on the usual paths: the VPC given with --vpc-id, else the
+ * one the stack was built in (a later run without the option must not move the stack), else the
+ * default VPC, found through its default subnets.
+ */
+async function findNetwork(ctx: StepContext): Promise<{ vpcId: string; subnets: Subnet[] }> {
+  const region = ctx.state.region;
+  const vpcId = ctx.config.vpcId ?? ctx.state.get('network')?.id;
+  if (vpcId) {
+    const subnets = await subnetsWhere(ctx, 'vpc-id', vpcId);
+    if (subnets.length === 0 && !(await vpcExists(ctx, vpcId))) {
+      if (!ctx.config.vpcId) throw new EnvironmentError(`the stack's VPC ${vpcId} no longer exists in ${region}`, 'pass --vpc-id with the VPC to use now');
+      throw new UsageError(`invalid --vpc-id "${vpcId}": no such VPC in ${region}`, 'check the ID and --region, or leave --vpc-id out to use the default VPC');
+    }
+    return { vpcId, subnets };
+  }
+  const defaultSubnets = await subnetsWhere(ctx, 'default-for-az', 'true');
+  const defaultVpcId = defaultSubnets[0]?.VpcId;
+  if (defaultVpcId) return { vpcId: defaultVpcId, subnets: defaultSubnets.filter((s) => s.VpcId === defaultVpcId) };
+  // A default VPC whose default subnets were deleted: look it up and take its other subnets.
   // AWS documents the filter as "is-default"; moto accepts both "is-default" and "isDefault".
   const { Vpcs = [] } = await ctx.aws.ec2.send(new DescribeVpcsCommand({ Filters: [{ Name: 'is-default', Values: ['true'] }] }));
-  const vpcId = Vpcs[0]?.VpcId;
-  if (!vpcId) {
-    throw new EnvironmentError(
-      `no default VPC in ${region}; pass --vpc-id with a VPC that has public subnets in at least two Availability Zones`,
-      'or create a default VPC with `aws ec2 create-default-vpc`',
-    );
-  }
-  return vpcId;
+  const found = Vpcs[0]?.VpcId;
+  if (!found) throw noDefaultVpc(region);
+  return { vpcId: found, subnets: await subnetsWhere(ctx, 'vpc-id', found) };
 }
 
 /** One subnet per AZ, sorted by AZ name; default-for-AZ subnets first, then by ID, so every run picks the same ones. */
@@ -98,9 +125,8 @@ export const networkStep: Step = {
   dependsOn: [],
 
   async ensure(ctx) {
-    const vpcId = await findVpcId(ctx);
-    const { Subnets = [] } = await ctx.aws.ec2.send(new DescribeSubnetsCommand({ Filters: [{ Name: 'vpc-id', Values: [vpcId] }] }));
-    const details = chooseSubnets(Subnets, vpcId, (message) => ctx.notice(message));
+    const { vpcId, subnets } = await findNetwork(ctx);
+    const details = chooseSubnets(subnets, vpcId, (message) => ctx.notice(message));
     const recorded = ctx.state.get('network');
     const summary = `VPC ${vpcId}, subnets in ${details.availabilityZones.join(', ')}`;
     if (recorded?.id === vpcId && recorded.origin === 'adopted' && sameNetwork(recorded.details, details)) return `using ${summary}`;

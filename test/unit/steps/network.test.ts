@@ -18,18 +18,15 @@ const defaultSubnets = ['a', 'b', 'c', 'd', 'e', 'f'].map((z) => subnet(`subnet-
 beforeEach(() => ec2.reset());
 
 describe('network step', () => {
-  it('uses the default VPC and one public subnet in each of the first three AZs', async () => {
+  it('finds the default VPC through its default subnets in one call and takes one per AZ, at most three', async () => {
     const ctx = testContext();
-    ec2.on(DescribeVpcsCommand).resolves({ Vpcs: [{ VpcId: vpcId, IsDefault: true }] });
-    // Shuffled, with a private subnet in us-east-1a that must lose to the public one.
-    ec2.on(DescribeSubnetsCommand).resolves({
-      Subnets: [defaultSubnets[2]!, subnet('subnet-0private', 'us-east-1a', { MapPublicIpOnLaunch: false, DefaultForAz: false }), ...defaultSubnets.slice(3), defaultSubnets[1]!, defaultSubnets[0]!],
-    });
+    // Shuffled, as AWS may return them.
+    ec2.on(DescribeSubnetsCommand).resolves({ Subnets: [defaultSubnets[2]!, ...defaultSubnets.slice(3), defaultSubnets[1]!, defaultSubnets[0]!] });
 
     expect(await networkStep.ensure(ctx)).toContain(vpcId);
 
-    expect(ec2.commandCalls(DescribeVpcsCommand)[0]!.args[0].input).toEqual({ Filters: [{ Name: 'is-default', Values: ['true'] }] });
-    expect(ec2.commandCalls(DescribeSubnetsCommand)[0]!.args[0].input).toEqual({ Filters: [{ Name: 'vpc-id', Values: [vpcId] }] });
+    expect(ec2.commandCalls(DescribeSubnetsCommand).map((c) => c.args[0].input)).toEqual([{ Filters: [{ Name: 'default-for-az', Values: ['true'] }] }]);
+    expect(ec2.commandCalls(DescribeVpcsCommand)).toHaveLength(0);
     expect(MAX_AVAILABILITY_ZONES).toBe(3);
     expect(ctx.state.get('network')).toEqual({
       id: vpcId,
@@ -38,11 +35,15 @@ describe('network step', () => {
     });
   });
 
-  it('prefers the default-for-AZ subnet when an AZ has two public ones', async () => {
-    const ctx = testContext();
-    ec2.on(DescribeVpcsCommand).resolves({ Vpcs: [{ VpcId: vpcId }] });
+  it('prefers the default-for-AZ subnet when an AZ has two public ones, and a public subnet over a private one', async () => {
+    const ctx = testContext({ config: { vpcId } });
     ec2.on(DescribeSubnetsCommand).resolves({
-      Subnets: [subnet('subnet-0extra', 'us-east-1a', { DefaultForAz: false }), subnet('subnet-zdefault', 'us-east-1a'), subnet('subnet-b', 'us-east-1b')],
+      Subnets: [
+        subnet('subnet-0extra', 'us-east-1a', { DefaultForAz: false }),
+        subnet('subnet-zdefault', 'us-east-1a'),
+        subnet('subnet-0private', 'us-east-1b', { MapPublicIpOnLaunch: false, DefaultForAz: false }),
+        subnet('subnet-b', 'us-east-1b', { DefaultForAz: false }),
+      ],
     });
 
     await networkStep.ensure(ctx);
@@ -50,31 +51,55 @@ describe('network step', () => {
     expect(ctx.state.get('network')?.details).toEqual({ subnetIds: ['subnet-zdefault', 'subnet-b'], availabilityZones: ['us-east-1a', 'us-east-1b'] });
   });
 
-  it('looks up the VPC given with --vpc-id', async () => {
+  it('uses the subnets of the VPC given with --vpc-id, in one call', async () => {
     const ctx = testContext({ config: { vpcId } });
-    ec2.on(DescribeVpcsCommand).resolves({ Vpcs: [{ VpcId: vpcId, IsDefault: false }] });
     ec2.on(DescribeSubnetsCommand).resolves({ Subnets: defaultSubnets.slice(0, 2) });
 
     await networkStep.ensure(ctx);
 
-    expect(ec2.commandCalls(DescribeVpcsCommand)[0]!.args[0].input).toEqual({ VpcIds: [vpcId] });
+    expect(ec2.commandCalls(DescribeSubnetsCommand).map((c) => c.args[0].input)).toEqual([{ Filters: [{ Name: 'vpc-id', Values: [vpcId] }] }]);
+    expect(ec2.commandCalls(DescribeVpcsCommand)).toHaveLength(0);
     expect(ctx.state.get('network')?.id).toBe(vpcId);
+  });
+
+  it('stays in the VPC the stack was built in when a later run gives no --vpc-id', async () => {
+    const ctx = testContext();
+    ctx.state.record('network', { id: vpcId, origin: 'adopted', details: { subnetIds: [], availabilityZones: [] } });
+    ec2.on(DescribeSubnetsCommand).resolves({ Subnets: defaultSubnets.slice(0, 2) });
+
+    await networkStep.ensure(ctx);
+
+    expect(ec2.commandCalls(DescribeSubnetsCommand).map((c) => c.args[0].input)).toEqual([{ Filters: [{ Name: 'vpc-id', Values: [vpcId] }] }]);
+    expect(ctx.state.get('network')?.details).toEqual({ subnetIds: ['subnet-a', 'subnet-b'], availabilityZones: ['us-east-1a', 'us-east-1b'] });
+  });
+
+  it('takes the other subnets of a default VPC whose default subnets were deleted', async () => {
+    const ctx = testContext();
+    ec2.on(DescribeSubnetsCommand, { Filters: [{ Name: 'default-for-az', Values: ['true'] }] }).resolves({ Subnets: [] });
+    ec2.on(DescribeSubnetsCommand, { Filters: [{ Name: 'vpc-id', Values: [vpcId] }] }).resolves({ Subnets: [subnet('subnet-x', 'us-east-1a', { DefaultForAz: false }), subnet('subnet-y', 'us-east-1b', { DefaultForAz: false })] });
+    ec2.on(DescribeVpcsCommand).resolves({ Vpcs: [{ VpcId: vpcId, IsDefault: true }] });
+
+    await networkStep.ensure(ctx);
+
+    expect(ec2.commandCalls(DescribeVpcsCommand)[0]!.args[0].input).toEqual({ Filters: [{ Name: 'is-default', Values: ['true'] }] });
+    expect(ctx.state.get('network')?.details).toEqual({ subnetIds: ['subnet-x', 'subnet-y'], availabilityZones: ['us-east-1a', 'us-east-1b'] });
   });
 
   it('refuses a --vpc-id that does not exist with a usage error naming the option', async () => {
     const ctx = testContext({ config: { vpcId } });
+    ec2.on(DescribeSubnetsCommand).resolves({ Subnets: [] });
     ec2.on(DescribeVpcsCommand).rejects(awsError('InvalidVpcID.NotFound'));
 
     const error = await networkStep.ensure(ctx).catch((e: unknown) => e);
 
     expect(error).toBeInstanceOf(UsageError);
     expect((error as UsageError).exitCode).toBe(2);
-    expect((error as UsageError).message).toContain('--vpc-id');
-    expect(ec2.commandCalls(DescribeSubnetsCommand)).toHaveLength(0);
+    expect((error as UsageError).message).toBe(`invalid --vpc-id "${vpcId}": no such VPC in us-east-1`);
   });
 
   it('says there is no default VPC in the region (exit 3)', async () => {
     const ctx = testContext();
+    ec2.on(DescribeSubnetsCommand).resolves({ Subnets: [] });
     ec2.on(DescribeVpcsCommand).resolves({ Vpcs: [] });
 
     const error = await networkStep.ensure(ctx).catch((e: unknown) => e);
@@ -140,7 +165,7 @@ describe('network step', () => {
 
   it('passes a permanent error through', async () => {
     const ctx = testContext();
-    ec2.on(DescribeVpcsCommand).rejects(awsError('UnauthorizedOperation'));
+    ec2.on(DescribeSubnetsCommand).rejects(awsError('UnauthorizedOperation'));
 
     await expect(networkStep.ensure(ctx)).rejects.toThrow('UnauthorizedOperation');
   });
