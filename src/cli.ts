@@ -1,7 +1,9 @@
 import { Command, Option } from 'commander';
 import { EcsHaError, ExitCode } from './errors.js';
 import type { DownCliOptions } from './commands/down.js';
+import type { ChaosCliOptions } from './commands/chaos.js';
 import type { UpOptions } from './commands/up.js';
+import type { VerifyCliOptions } from './commands/verify.js';
 
 const VERSION = '0.1.0';
 
@@ -58,6 +60,35 @@ export function buildProgram(): Command {
   ).action(async (options: DownCliOptions) => {
     const { downAction } = await import('./commands/down.js');
     await downAction(options);
+  });
+
+  withCommonOptions(
+    program
+      .command('verify')
+      .description('prove the service is healthy and load-balanced across tasks and Availability Zones; renders each check OK / FAIL / SKIP')
+      .option('--requests <n>', 'requests to send through the load balancer URL', '20')
+      .option('--timeout <seconds>', 'how long to wait for the load balancer DNS name to resolve and answer', '120'),
+  ).action(async (options: VerifyCliOptions) => {
+    const { verifyAction } = await import('./commands/verify.js');
+    await verifyAction(options);
+  });
+
+  withCommonOptions(
+    program
+      .command('chaos')
+      .description('stop a task (or every task in one AZ) while probing the URL; report the recovery timeline and what a user saw')
+      .option('--kill-one', 'stop one running task (random, or --task)')
+      .option('--kill-az <az>', 'stop every running task in this Availability Zone at once')
+      .option('--task <id>', 'with --kill-one: the task to stop (ID or ARN)')
+      .option('--rps <n>', 'probe requests per second', '10')
+      .option('--baseline <seconds>', 'probe this long before stopping anything', '5')
+      .option('--settle <seconds>', 'keep probing this long after the service has recovered', '15')
+      .option('--timeout <seconds>', 'give up waiting for recovery after this long', '600')
+      .option('--max-failures <n>', 'exit 1 when more probe requests than this fail', '0')
+      .option('--force', 'run even when the service is not steady or has fewer than two tasks'),
+  ).action(async (options: ChaosCliOptions) => {
+    const { chaosAction } = await import('./commands/chaos.js');
+    await chaosAction(options);
   });
 
   return program;

@@ -38,6 +38,14 @@ describe('command line', () => {
     [['down', '--stack', 'UPPER'], 'invalid --stack "UPPER"'],
     [['up', '--arch', 'sparc'], "argument 'sparc' is invalid"],
     [['up', '--bogus'], "unknown option '--bogus'"],
+    [['up', '--endpoint-url', 'localhost:4566'], 'invalid --endpoint-url "localhost:4566"'],
+    [['up', '--local', '--endpoint-url', 'http://127.0.0.1:4566'], '--local and --endpoint-url cannot be used together'],
+    [['up', '--image', '-rm'], 'invalid --image "-rm"'],
+    [['up', '--execution-role', 'role with spaces'], 'invalid --execution-role "role with spaces"'],
+    [['up', '--app-version', 'v 1'], 'invalid --app-version "v 1"'],
+    [['up', '--concurrency', '0'], 'invalid --concurrency "0"'],
+    [['up', '--memory', '1536', '--cpu', '512'], 'invalid --memory 1536 for --cpu 512'],
+    [['down', '--timeout', 'soon'], 'invalid --timeout "soon"'],
   ])('refuses %j with exit 2 before any AWS call', async (args, message) => {
     const cwd = tempDir();
     const trace = join(cwd, 'trace.jsonl');

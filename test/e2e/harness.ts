@@ -24,13 +24,16 @@ function freePort(): Promise<number> {
   });
 }
 
-/** Starts `python3 -m moto.server` on a free loopback port and waits until it answers. */
-export async function startMoto(): Promise<Moto> {
+/**
+ * Starts `python3 -m moto.server` on a free loopback port and waits until it answers. `env` adds
+ * moto settings, e.g. { MOTO_ECS_SERVICE_RUNNING: '2' } so that services report running tasks.
+ */
+export async function startMoto(options: { env?: Record<string, string> } = {}): Promise<Moto> {
   const port = await freePort();
   const endpoint = `http://127.0.0.1:${port}`;
   const child: ChildProcess = spawn('python3', ['-m', 'moto.server', '-H', '127.0.0.1', '-p', String(port)], {
     stdio: ['ignore', 'ignore', 'pipe'],
-    env: { ...process.env, MOTO_IAM_LOAD_MANAGED_POLICIES: 'true' },
+    env: { ...process.env, MOTO_IAM_LOAD_MANAGED_POLICIES: 'true', ...options.env },
   });
   let stderr = '';
   child.stderr?.on('data', (chunk: Buffer) => (stderr = (stderr + chunk.toString()).slice(-4000)));

@@ -1,0 +1,203 @@
+/**
+ * The chaos report: assembled from the tracker and the prober (pure), rendered for people or as
+ * JSON, written to `<state-dir>/reports/`, and turned into the exit code.
+ */
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import type { Session } from '../commands/session.js';
+import { InterruptedError, OperationError } from '../errors.js';
+import { summarize, type AzShare, type ProbeOutcome, type ProbeReport, type ProbeSummary } from '../probe/prober.js';
+import type { ChaosOptions } from './options.js';
+import { secondsAfter, type TaskRef, type TimelineEvent } from './timeline.js';
+
+export interface ChaosReport {
+  stack: string;
+  mode: 'kill-one' | 'kill-az';
+  az?: string;
+  url: string;
+  /** When probing started and when the stop was requested (t0), ISO 8601. */
+  startedAt: string;
+  stopRequestedAt: string | null;
+  settings: { rps: number; baselineSeconds: number; settleSeconds: number; timeoutSeconds: number; maxFailures: number; force: boolean };
+  warnings: string[];
+  victims: TaskRef[];
+  replacements: TaskRef[];
+  timeline: TimelineEvent[];
+  recovered: boolean;
+  /** Seconds from the stop to the service being steady again; null when it was not. */
+  recoverySeconds: number | null;
+  /** What still kept the service from being steady at the last look (empty once recovered). */
+  lastSeen: string[];
+  interrupted: boolean;
+  /** What a user saw over the whole run (baseline, recovery and settle). */
+  userSaw: ProbeSummary;
+  /** The requests sent between the stop and recovery (or the end): which AZs answered during the gap. */
+  duringRecovery: { fromSeconds: number; toSeconds: number; requests: number; successes: number; failures: number; longestOutageMs: number; azs: AzShare[] } | null;
+  /** The failed requests (at most 100), seconds relative to the stop (negative: before it). */
+  failedRequests: Array<{ seconds: number; outcome: ProbeOutcome; error?: string }>;
+  passed: boolean;
+  /** Why it passed or failed, in one sentence. */
+  verdict: string;
+}
+
+export interface ReportInput {
+  stack: string;
+  url: string;
+  options: ChaosOptions;
+  startedAt: number;
+  /** Undefined when the run was interrupted before anything was stopped. */
+  t0?: number;
+  victims: TaskRef[];
+  replacements: TaskRef[];
+  timeline: TimelineEvent[];
+  recoveredAt?: number;
+  lastSeen: string[];
+  interrupted: boolean;
+  warnings: string[];
+  probe: ProbeReport;
+}
+
+const MAX_FAILED_LISTED = 100;
+
+export function assembleReport(input: ReportInput): ChaosReport {
+  const { options, t0, recoveredAt, probe } = input;
+  const recovered = recoveredAt !== undefined;
+  const failures = probe.summary.failures;
+  const origin = t0 ?? probe.startedAt;
+  let duringRecovery: ChaosReport['duringRecovery'] = null;
+  if (t0 !== undefined) {
+    const end = recoveredAt ?? probe.endedAt;
+    const gap = summarize(probe.records, { start: t0, end });
+    duringRecovery = {
+      fromSeconds: 0,
+      toSeconds: secondsAfter(t0, end),
+      requests: gap.requests,
+      successes: gap.successes,
+      failures: gap.failures,
+      longestOutageMs: gap.longestOutageMs,
+      azs: gap.azs,
+    };
+  }
+  const reasons: string[] = [];
+  if (input.interrupted) reasons.push('interrupted before the test finished');
+  else if (!recovered) reasons.push(`not recovered within ${options.timeoutMs / 1000}s (last seen: ${input.lastSeen.join('; ') || 'nothing'})`);
+  if (failures > options.maxFailures) reasons.push(`${failures} of ${probe.summary.requests} requests failed, more than --max-failures ${options.maxFailures}`);
+  const passed = reasons.length === 0;
+  const verdict = passed
+    ? `recovered in ${formatSeconds(secondsAfter(origin, recoveredAt as number))}; ${failures} of ${probe.summary.requests} requests failed (allowed ${options.maxFailures})`
+    : reasons.join('; ');
+  return {
+    stack: input.stack,
+    mode: options.mode.kind,
+    ...(options.mode.kind === 'kill-az' ? { az: options.mode.az } : {}),
+    url: input.url,
+    startedAt: new Date(input.startedAt).toISOString(),
+    stopRequestedAt: t0 === undefined ? null : new Date(t0).toISOString(),
+    settings: {
+      rps: options.rps,
+      baselineSeconds: options.baselineMs / 1000,
+      settleSeconds: options.settleMs / 1000,
+      timeoutSeconds: options.timeoutMs / 1000,
+      maxFailures: options.maxFailures,
+      force: options.force,
+    },
+    warnings: input.warnings,
+    victims: input.victims,
+    replacements: input.replacements,
+    timeline: input.timeline,
+    recovered,
+    recoverySeconds: recovered ? secondsAfter(origin, recoveredAt) : null,
+    lastSeen: recovered ? [] : input.lastSeen,
+    interrupted: input.interrupted,
+    userSaw: probe.summary,
+    duringRecovery,
+    failedRequests: probe.records
+      .filter((r) => r.outcome !== 'ok')
+      .slice(0, MAX_FAILED_LISTED)
+      .map((r) => ({ seconds: secondsAfter(origin, r.startedAt), outcome: r.outcome, ...(r.error ? { error: r.error } : {}) })),
+    passed,
+    verdict,
+  };
+}
+
+const formatSeconds = (seconds: number): string => `${seconds.toFixed(1)}s`;
+const percent = (share: number): string => `${(share * 100).toFixed(1)}%`;
+const ms = (value: number): string => `${value.toFixed(1)} ms`;
+
+function taskLabel(report: ChaosReport, id: string | undefined): string {
+  if (!id) return '';
+  const task = [...report.victims, ...report.replacements].find((t) => t.id === id);
+  return `task ${id}${task?.az ? ` (${task.az})` : ''}`;
+}
+
+/** The human rendering: victims, the timeline table, what a user saw, then PASS/FAIL and why. */
+export function renderChaosLines(report: ChaosReport): string[] {
+  const lines: string[] = [];
+  const what = report.mode === 'kill-az' ? `kill-az ${report.az}` : 'kill-one';
+  lines.push(`Chaos test ${what} on stack "${report.stack}" (${report.url})`);
+  const list = (tasks: TaskRef[]): string => tasks.map((t) => `${t.id} (${[t.az, t.ip].filter(Boolean).join(', ') || 'no address'})`).join(', ') || 'none';
+  lines.push(`  stopped:      ${list(report.victims)}`);
+  lines.push(`  replacements: ${list(report.replacements)}`);
+  lines.push('', 'Timeline (seconds after the stop):');
+  const widthSeconds = Math.max(...report.timeline.map((e) => formatSeconds(e.seconds).length + 1), 5);
+  const widthEvent = Math.max(...report.timeline.map((e) => e.event.length), 5);
+  for (const e of report.timeline) {
+    const rest = [taskLabel(report, e.taskId), e.detail ? `[${e.detail}]` : ''].filter(Boolean).join(' ');
+    lines.push(`  ${`+${formatSeconds(e.seconds)}`.padStart(widthSeconds)}  ${rest ? e.event.padEnd(widthEvent) : e.event}${rest ? `  ${rest}` : ''}`);
+  }
+  if (report.timeline.length === 0) lines.push('  (nothing was stopped)');
+
+  const s = report.userSaw;
+  lines.push('', `What a user saw (${report.url}, ${report.settings.rps} requests/s):`);
+  lines.push(`  requests:       ${s.requests} sent, ${s.successes} ok, ${s.failures} failed (error rate ${percent(s.errorRate)})`);
+  const kinds = Object.entries(s.failuresByKind).filter(([, n]) => n > 0);
+  if (kinds.length > 0) lines.push(`  failures:       ${kinds.map(([kind, n]) => `${kind} ${n}`).join(', ')}`);
+  lines.push(`  longest outage: ${s.longestOutageMs.toFixed(0)} ms`);
+  if (s.latencyMs) lines.push(`  latency:        p50 ${ms(s.latencyMs.p50)}, p95 ${ms(s.latencyMs.p95)}, p99 ${ms(s.latencyMs.p99)}`);
+  if (s.backends.length > 0) lines.push(`  backends:       ${s.backends.map((b) => `${b.hostname}${b.az ? ` (${b.az})` : ''} ${percent(b.share)}`).join(', ')}`);
+  if (s.azs.length > 0) lines.push(`  AZs:            ${s.azs.map((a) => `${a.az} ${percent(a.share)}`).join(', ')}`);
+  const gap = report.duringRecovery;
+  if (gap) {
+    const served = gap.azs.length > 0 ? `served by ${gap.azs.map((a) => `${a.az} ${percent(a.share)}`).join(', ')}` : 'no AZ reported by the app';
+    lines.push(`  stop → ${report.recovered ? 'recovery' : 'end'} (+0.0s to +${formatSeconds(gap.toSeconds)}): ${gap.requests} requests, ${gap.successes} ok, ${gap.failures} failed; ${served}`);
+  }
+  for (const warning of report.warnings) lines.push(`  warning: ${warning}`);
+  lines.push('', `${report.passed ? 'PASS' : 'FAIL'}: ${report.verdict}`);
+  return lines;
+}
+
+/** UTC, compact: 20261126T221500Z. */
+export function reportTimestamp(ms: number): string {
+  return new Date(ms).toISOString().replace(/\.\d{3}Z$/, 'Z').replace(/[-:]/g, '');
+}
+
+/** Writes the report to `<stateDir>/reports/<stack>-<timestamp>.json` (mode 0600), never over an older one. */
+export function writeChaosReport(stateDir: string, report: ChaosReport): string {
+  const dir = join(stateDir, 'reports');
+  mkdirSync(dir, { recursive: true, mode: 0o700 });
+  const base = `${report.stack}-${reportTimestamp(Date.parse(report.startedAt))}`;
+  for (let n = 1; ; n++) {
+    const path = join(dir, n === 1 ? `${base}.json` : `${base}-${n}.json`);
+    try {
+      writeFileSync(path, `${JSON.stringify(report, null, 2)}\n`, { mode: 0o600, flag: 'wx' });
+      return path;
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== 'EEXIST' || n >= 100) throw error;
+    }
+  }
+}
+
+/**
+ * Renders the report (stdout), writes it (path on stderr), then ends the command: InterruptedError
+ * (130) after Ctrl-C, OperationError (1) when it did not pass. Returns the report's path.
+ */
+export function concludeChaos(session: Session, report: ChaosReport): string {
+  const { reporter } = session;
+  if (session.json) reporter.json(report);
+  else for (const line of renderChaosLines(report)) reporter.result(line);
+  const path = writeChaosReport(session.stateDir, report);
+  reporter.info(`report written to ${path}`);
+  if (report.interrupted) throw new InterruptedError(`interrupted: the partial report is in ${path}`);
+  if (!report.passed) throw new OperationError(`chaos test failed: ${report.verdict}`, `the report is in ${path}`);
+  return path;
+}

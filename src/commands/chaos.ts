@@ -1,0 +1,36 @@
+import { parseChaosOptions, type ChaosOptionInput } from '../chaos/options.js';
+import { concludeChaos } from '../chaos/report.js';
+import { runChaos } from '../chaos/run.js';
+import { EnvironmentError } from '../errors.js';
+import { abortOnInterrupt } from './interrupt.js';
+import { openSession, validateCommon, type CommonOptions, type Session } from './session.js';
+
+export interface ChaosCliOptions extends CommonOptions, ChaosOptionInput {}
+
+/**
+ * `ecs-ha chaos --kill-one | --kill-az AZ`: stops task(s) while probing the URL and reports the
+ * recovery timeline and what a user saw; exit 1 when it did not recover or too many requests failed.
+ */
+export async function chaosAction(options: ChaosCliOptions): Promise<void> {
+  validateCommon(options);
+  const chaos = parseChaosOptions(options);
+  if (options.local) {
+    // Refused before the emulator is started: it would have nothing to stop.
+    throw new EnvironmentError(
+      'chaos needs real running tasks: the local emulator runs no containers, so there is nothing to stop or measure',
+      'run it against a stack on AWS (without --local); `ecs-ha verify --local` checks what the emulator can show',
+    );
+  }
+  let session: Session | undefined;
+  const interrupt = abortOnInterrupt(() => session?.reporter);
+  try {
+    session = await openSession(options, interrupt.signal, false);
+    const interactive = Boolean(process.stderr.isTTY) && !options.json;
+    const report = await runChaos(session, chaos, { progressIntervalMs: interactive ? 0 : 5_000 });
+    session.reporter.stop();
+    concludeChaos(session, report);
+  } finally {
+    session?.reporter.stop();
+    interrupt.dispose();
+  }
+}

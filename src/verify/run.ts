@@ -1,0 +1,98 @@
+/**
+ * Runs every check of `ecs-ha verify` concurrently (the AWS reads they share are made once) and
+ * renders the result: one aligned line per check, then a count of OK / FAIL / SKIP.
+ */
+import type { Session } from '../commands/session.js';
+import type { StackRefs } from '../inspect/stack.js';
+import {
+  cloudMapMatches,
+  clusterActive,
+  listenerForwards,
+  runCheck,
+  serviceActive,
+  serviceSteady,
+  targetsHealthy,
+  tasksAcrossAzs,
+  type CheckOutcome,
+  type CheckResult,
+  type CheckStatus,
+} from './checks.js';
+import { observe } from './observations.js';
+import { observeUrl, urlAcrossAzs, urlAcrossTasks, urlAnswers, type UrlCheckContext, type UrlObservation } from './url.js';
+
+/** The checks in the order they are shown: the control plane first, then what needs running containers. */
+export const CHECKS: ReadonlyArray<{ name: string; run: (ctx: UrlCheckContext) => Promise<CheckOutcome> }> = [
+  { name: 'cluster active', run: clusterActive },
+  { name: 'service active', run: serviceActive },
+  { name: 'service steady', run: serviceSteady },
+  { name: 'listener', run: listenerForwards },
+  { name: 'tasks across AZs', run: tasksAcrossAzs },
+  { name: 'targets healthy', run: targetsHealthy },
+  { name: 'cloud map', run: cloudMapMatches },
+  { name: 'url answers', run: urlAnswers },
+  { name: 'url across tasks', run: urlAcrossTasks },
+  { name: 'url across AZs', run: urlAcrossAzs },
+];
+
+export interface VerifyOptions {
+  /** The URL the user-side checks send requests to (the stack's load balancer; a loopback server in tests). */
+  baseUrl: string;
+  /** Requests sent to each of `/` and `/health`. */
+  requests: number;
+  /** Bound on waiting for the load balancer's DNS name to resolve and accept connections. */
+  timeoutMs: number;
+  requestTimeoutMs?: number;
+}
+
+export interface VerifyResult {
+  stack: string;
+  region: string;
+  url: string;
+  passed: boolean;
+  checks: CheckResult[];
+}
+
+export async function runVerify(session: Session, refs: StackRefs, options: VerifyOptions): Promise<VerifyResult> {
+  const { reporter } = session;
+  let url: Promise<UrlObservation> | undefined;
+  const ctx: UrlCheckContext = {
+    refs,
+    observed: observe(session.aws, refs),
+    ...(session.emulatorEndpoint ? { emulatorEndpoint: session.emulatorEndpoint } : {}),
+    url: () =>
+      (url ??= observeUrl(options.baseUrl, {
+        requests: options.requests,
+        waitTimeoutMs: options.timeoutMs,
+        clock: session.clock,
+        signal: session.signal,
+        ...(options.requestTimeoutMs ? { requestTimeoutMs: options.requestTimeoutMs } : {}),
+        onWait: (seconds, why) => reporter.progress('verify', `waiting for ${options.baseUrl}: ${why} (${seconds} s)`),
+      })),
+  };
+  reporter.start('verify', `running ${CHECKS.length} checks on stack ${refs.stack}`);
+  const checks = await Promise.all(CHECKS.map((check) => runCheck(check.name, () => check.run(ctx))));
+  const failed = checks.filter((c) => c.status === 'FAIL').length;
+  if (failed) reporter.fail('verify', `${failed} of ${checks.length} checks failed`);
+  else reporter.succeed('verify', `no check failed (${checks.filter((c) => c.status === 'SKIP').length} skipped)`);
+  return { stack: refs.stack, region: await session.aws.region(), url: options.baseUrl, passed: failed === 0, checks };
+}
+
+export function countByStatus(checks: CheckResult[]): Record<CheckStatus, number> {
+  const counts: Record<CheckStatus, number> = { OK: 0, FAIL: 0, SKIP: 0 };
+  for (const check of checks) counts[check.status]++;
+  return counts;
+}
+
+const COLOURS: Record<CheckStatus, string> = { OK: '\u001b[32m', FAIL: '\u001b[31m', SKIP: '\u001b[33m' };
+
+/** The human rendering: a header, one aligned line per check, and the summary line. */
+export function formatVerify(result: VerifyResult, options: { colour: boolean }): string[] {
+  const width = Math.max(...result.checks.map((c) => c.name.length));
+  const status = (s: CheckStatus): string => (options.colour ? `${COLOURS[s]}${s.padEnd(4)}\u001b[0m  ` : `${s.padEnd(4)}  `);
+  const counts = countByStatus(result.checks);
+  return [
+    `Stack "${result.stack}" in ${result.region}: ${result.url}`,
+    ...result.checks.map((c) => `${status(c.status)}${c.name.padEnd(width)}  ${c.evidence}`),
+    `verify: ${counts.OK} OK, ${counts.FAIL} FAIL, ${counts.SKIP} SKIP`,
+  ];
+}
