@@ -4,6 +4,7 @@ import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { realClock, type Clock } from '../aws/poll.js';
 import { EnvironmentError } from '../errors.js';
+import { isProcessAlive } from '../process/alive.js';
 
 /** The emulator's fixed identity: moto answers for this account with any credentials. */
 export const LOCAL_REGION = 'us-east-1';
@@ -20,14 +21,6 @@ function infoPath(stateDir: string, stack: string): string {
   return join(stateDir, `${stack}.emulator.json`);
 }
 
-function isAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (error) {
-    return (error as NodeJS.ErrnoException).code === 'EPERM';
-  }
-}
 
 async function answers(endpointUrl: string): Promise<boolean> {
   try {
@@ -59,7 +52,7 @@ export async function runningEmulator(stateDir: string, stack: string): Promise<
   } catch {
     info = undefined; // cut short by a crash: treat as not running
   }
-  if (info && isAlive(info.pid) && (await answers(info.endpointUrl))) return info;
+  if (info && isProcessAlive(info.pid) && (await answers(info.endpointUrl))) return info;
   rmSync(path, { force: true });
   return undefined;
 }
@@ -91,7 +84,7 @@ export async function ensureEmulator(stateDir: string, stack: string, clock: Clo
   const info: EmulatorInfo = { pid: child.pid!, port, endpointUrl: `http://127.0.0.1:${port}`, startedAt: new Date().toISOString() };
   const deadline = clock.now() + 30_000;
   while (!(await answers(info.endpointUrl))) {
-    if (clock.now() > deadline || !isAlive(info.pid)) {
+    if (clock.now() > deadline || !isProcessAlive(info.pid)) {
       throw new EnvironmentError(`the moto emulator did not start on port ${port}`, `see ${join(stateDir, `${stack}.emulator.log`)}`);
     }
     await clock.sleep(200);
@@ -111,6 +104,6 @@ export async function stopEmulator(stateDir: string, stack: string): Promise<boo
     return true; // already gone
   }
   // Wait for it to exit, so that the next `up --local` does not find it half-stopped.
-  for (let waited = 0; waited < 5_000 && isAlive(info.pid); waited += 100) await realClock.sleep(100);
+  for (let waited = 0; waited < 5_000 && isProcessAlive(info.pid); waited += 100) await realClock.sleep(100);
   return true;
 }

@@ -142,7 +142,7 @@ function positive(name: string, value: number): number {
 }
 
 /** Sends one GET and resolves (never rejects) with its record. */
-function sendOne(t: Target, timeoutMs: number, clock: Pick<Clock, 'now'>): Promise<ProbeRecord> {
+function sendOne(t: Target, timeoutMs: number, clock: Pick<Clock, 'now'>, keepBody = false): Promise<ProbeRecord> {
   return new Promise((resolve) => {
     const startedAt = clock.now();
     const t0 = performance.now();
@@ -167,9 +167,16 @@ function sendOne(t: Target, timeoutMs: number, clock: Pick<Clock, 'now'>): Promi
         size += chunk.length;
       });
       res.on('end', () => {
-        const backend = parseBackend(Buffer.concat(chunks).toString('utf8').slice(0, MAX_BODY_BYTES));
+        const body = Buffer.concat(chunks).toString('utf8').slice(0, MAX_BODY_BYTES);
+        const backend = parseBackend(body);
         const ok = status >= 200 && status < 300;
-        finish({ outcome: ok ? 'ok' : 'http_error', status, ...(backend ? { backend } : {}), ...(ok ? {} : { error: `HTTP ${status}` }) });
+        finish({
+          outcome: ok ? 'ok' : 'http_error',
+          status,
+          ...(backend ? { backend } : {}),
+          ...(ok ? {} : { error: `HTTP ${status}` }),
+          ...(keepBody ? { body } : {}),
+        });
       });
       res.on('error', (error) => finish({ outcome: classifyError(error), status, error: describeError(error) }));
       res.on('close', () => {
@@ -277,6 +284,8 @@ export interface BurstOptions {
   /** Requests in flight at once; default min(requests, 4). */
   concurrency?: number;
   clock?: Pick<Clock, 'now'>;
+  /** Keep each response's body in its record (verify checks what the app said). */
+  keepBody?: boolean;
 }
 
 /**
@@ -295,7 +304,7 @@ export async function probeBurst(baseUrl: string, options: BurstOptions): Promis
   const worker = async (): Promise<void> => {
     while (next < total) {
       next++;
-      records.push(await sendOne(t, timeoutMs, clock));
+      records.push(await sendOne(t, timeoutMs, clock, options.keepBody));
     }
   };
   try {

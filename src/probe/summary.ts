@@ -31,6 +31,8 @@ export interface ProbeRecord {
   backend?: BackendIdentity;
   /** What went wrong, for anything but 'ok': the error code and message, or "HTTP 503". */
   error?: string;
+  /** The response body (its first 4 KiB), only when the caller asked to keep it. */
+  body?: string;
 }
 
 export interface LatencyPercentiles {

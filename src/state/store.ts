@@ -2,6 +2,7 @@ import { closeSync, existsSync, mkdirSync, openSync, readFileSync, renameSync, r
 import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { OperationError, UsageError } from '../errors.js';
+import { isProcessAlive } from '../process/alive.js';
 
 export const STATE_SCHEMA_VERSION = 1;
 
@@ -162,14 +163,6 @@ export interface LockInfo {
   startedAt: string;
 }
 
-function isAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (error) {
-    return (error as NodeJS.ErrnoException).code === 'EPERM';
-  }
-}
 
 /**
  * Takes the stack's lock so two runs cannot work on one stack. A lock left by a process that
@@ -199,7 +192,7 @@ export function acquireLock(dir: string, stack: string, command: string, onTakeo
     } catch {
       holder = undefined; // a lock file cut short by a crash between open and write
     }
-    const stale = !holder || (holder.host === mine.host && !isAlive(holder.pid));
+    const stale = !holder || (holder.host === mine.host && !isProcessAlive(holder.pid));
     if (!stale) {
       throw new OperationError(
         `stack "${stack}" is locked by \`ecs-ha ${holder!.command}\` (pid ${holder!.pid} on ${holder!.host}, since ${holder!.startedAt})`,

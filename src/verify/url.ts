@@ -1,23 +1,14 @@
 /**
  * The checks `verify` makes through the stack's public URL, as a user would: `/` answers the app's
  * greeting, `/health` says healthy, and the answers come from two or more tasks in two or more AZs.
- *
- * Requests go through node:http with a keep-alive agent like the prober's, and reuse its error
- * classification, identity parsing and summary; they are sent here rather than with probeBurst
- * because the prober's records do not keep the body, and verify checks the greeting's form and
- * `/health`'s status field exactly.
  */
-import http from 'node:http';
-import https from 'node:https';
-import { performance } from 'node:perf_hooks';
 import { interruptibleClock, type Clock } from '../aws/poll.js';
-import { classifyError, parseBackend, summarize, type ProbeRecord } from '../probe/prober.js';
+import { probeBurst, summarize, type ProbeRecord } from '../probe/prober.js';
 import { desiredCount, emulatorReason, fail, skip, verdict, type CheckContext, type CheckOutcome } from './checks.js';
 
-/** A probe record that keeps what the app said. */
+/** A probe record of one path, with what the app said. */
 export interface AnswerRecord extends ProbeRecord {
   path: string;
-  body?: string;
 }
 
 /** What the URL showed: whether it could be reached in time, then one sample of each path. */
@@ -45,65 +36,13 @@ export interface UrlOptions {
 }
 
 const GREETING = /^Hello from \S+ - Version \S.*$/;
-const MAX_BODY = 4096;
 const RETRY_INTERVAL_MS = 5_000;
 const CONCURRENCY = 4;
 
-function joinUrl(baseUrl: string, path: string): URL {
-  return new URL(baseUrl.replace(/\/+$/, '') + path);
-}
-
-function getOnce(url: URL, agent: http.Agent, timeoutMs: number, clock: Pick<Clock, 'now'>, path: string): Promise<AnswerRecord> {
-  return new Promise((resolve) => {
-    const startedAt = clock.now();
-    const t0 = performance.now();
-    let done = false;
-    const finish = (fields: Omit<AnswerRecord, 'startedAt' | 'latencyMs' | 'path'>): void => {
-      if (done) return;
-      done = true;
-      clearTimeout(timer);
-      resolve({ startedAt, latencyMs: Math.round((performance.now() - t0) * 100) / 100, path, ...fields });
-    };
-    const request = url.protocol === 'https:' ? https.request : http.request;
-    const req = request(url, { method: 'GET', agent, headers: { 'user-agent': 'ecs-ha-verify' } }, (res) => {
-      const status = res.statusCode ?? 0;
-      let body = '';
-      res.setEncoding('utf8');
-      res.on('data', (chunk: string) => (body = (body + chunk).slice(0, MAX_BODY)));
-      res.on('end', () => {
-        const backend = parseBackend(body);
-        const good = status >= 200 && status < 300;
-        finish({ outcome: good ? 'ok' : 'http_error', status, body, ...(backend ? { backend } : {}), ...(good ? {} : { error: `HTTP ${status}` }) });
-      });
-      res.on('error', (error) => finish({ outcome: classifyError(error), status, error: error.message }));
-    });
-    const timer = setTimeout(() => {
-      finish({ outcome: 'timeout', error: `no complete response within ${timeoutMs} ms` });
-      req.destroy();
-    }, timeoutMs);
-    req.on('error', (error: NodeJS.ErrnoException) => finish({ outcome: classifyError(error), error: error.code ? `${error.code}: ${error.message}` : error.message }));
-    req.end();
-  });
-}
-
-/** Sends `requests` GETs to one path, `CONCURRENCY` at a time, over keep-alive connections. */
+/** Sends `requests` GETs to one path, a few at a time, over keep-alive connections, keeping the bodies. */
 export async function sample(baseUrl: string, path: string, requests: number, timeoutMs: number, clock: Pick<Clock, 'now'>): Promise<AnswerRecord[]> {
-  const url = joinUrl(baseUrl, path);
-  const agent = url.protocol === 'https:' ? new https.Agent({ keepAlive: true }) : new http.Agent({ keepAlive: true });
-  const records: AnswerRecord[] = [];
-  let sent = 0;
-  const worker = async (): Promise<void> => {
-    while (sent < requests) {
-      sent++;
-      records.push(await getOnce(url, agent, timeoutMs, clock, path));
-    }
-  };
-  try {
-    await Promise.all(Array.from({ length: Math.min(CONCURRENCY, requests) }, worker));
-  } finally {
-    agent.destroy(); // no idle socket keeps the CLI alive
-  }
-  return records;
+  const { records } = await probeBurst(baseUrl, { requests, path, timeoutMs, clock, concurrency: CONCURRENCY, keepBody: true });
+  return records.map((record) => ({ ...record, path }));
 }
 
 /**

@@ -120,7 +120,7 @@ describe('observeUrl while the load balancer is not reachable yet', () => {
     const { answers, tasks, azs } = await urlChecks(context(`http://127.0.0.1:${port}`, { clock, timeoutMs: 30_000 }));
 
     expect(clock.slept).toEqual([5000, 5000, 5000, 5000, 5000, 5000]);
-    const evidence = `http://127.0.0.1:${port} not reachable after 30 s and 7 attempts: refused (ECONNREFUSED: connect ECONNREFUSED 127.0.0.1:${port})`;
+    const evidence = `http://127.0.0.1:${port} not reachable after 30 s and 7 attempts: refused (connect ECONNREFUSED 127.0.0.1:${port})`;
     expect(answers).toEqual({ status: 'FAIL', evidence });
     expect(tasks).toEqual({ status: 'FAIL', evidence });
     expect(azs).toEqual({ status: 'FAIL', evidence });
