@@ -36,10 +36,10 @@ const MAX_SECONDS = 86_400;
 /** AZ names: us-east-1a, eu-west-2c, us-gov-west-1b, and the local-zone form us-west-2-lax-1a. */
 const AZ_PATTERN = /^[a-z]{2}(-[a-z0-9]+)+-\d+[a-z]$|^[a-z]{2}(-[a-z0-9]+)+-\d+-[a-z]+-\d+[a-z]$/;
 
-/** Seconds, fractions allowed (tests and quick runs use 0.2), within [min, max]. */
 /** A task ID (32 hex characters today, a UUID for old tasks) or a task ARN (with or without the cluster). */
 const TASK_REF_PATTERN = /^[A-Za-z0-9-]{1,64}$|^arn:[\w-]+:ecs:[\w-]+:\d{12}:task\/([\w-]+\/)?[A-Za-z0-9-]{1,64}$/;
 
+/** Seconds, fractions allowed (tests and quick runs use 0.2), within [min, max]. */
 export function parseSeconds(option: string, raw: string, min: number, max = MAX_SECONDS): number {
   const value = Number(raw);
   if (!/^\d+(\.\d+)?$/.test(raw.trim()) || !Number.isFinite(value) || value < min || value > max) {

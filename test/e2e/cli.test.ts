@@ -46,6 +46,18 @@ describe('command line', () => {
     [['up', '--concurrency', '0'], 'invalid --concurrency "0"'],
     [['up', '--memory', '1536', '--cpu', '512'], 'invalid --memory 1536 for --cpu 512'],
     [['down', '--timeout', 'soon'], 'invalid --timeout "soon"'],
+    [['verify', '--requests', '0'], 'invalid --requests "0"'],
+    [['verify', '--timeout', 'x'], 'invalid --timeout "x"'],
+    [['chaos', '--kill-one', '--kill-az', 'us-east-1a'], '--kill-one and --kill-az cannot be used together'],
+    [['chaos'], 'say what to stop'],
+    [['chaos', '--kill-az', 'east'], 'invalid --kill-az "east"'],
+    [['chaos', '--kill-one', '--task', 'not a task'], 'invalid --task "not a task"'],
+    [['chaos', '--kill-az', 'us-east-1a', '--task', 'abc'], '--task can only be used with --kill-one'],
+    [['chaos', '--kill-one', '--rps', '0'], 'invalid --rps "0"'],
+    [['chaos', '--kill-one', '--baseline', '-1'], 'invalid --baseline "-1"'],
+    [['chaos', '--kill-one', '--settle', 'later'], 'invalid --settle "later"'],
+    [['chaos', '--kill-one', '--timeout', '0'], 'invalid --timeout "0"'],
+    [['chaos', '--kill-one', '--max-failures', '-1'], 'invalid --max-failures "-1"'],
   ])('refuses %j with exit 2 before any AWS call', async (args, message) => {
     const cwd = tempDir();
     const trace = join(cwd, 'trace.jsonl');
