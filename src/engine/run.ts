@@ -57,14 +57,40 @@ export function explainStepError(step: Step, error: unknown): EcsHaError {
  * reporting each step. Stops starting steps on Ctrl-C and throws InterruptedError once the
  * running ones have finished and saved their state.
  */
+/** Starts every step's lookup at once (ensure, no concurrency limit only: `--concurrency 1` means one call at a time). */
+function prefetchLookups(engine: Engine, steps: readonly Step[], phase: Phase): Map<string, Promise<unknown>> {
+  const started = new Map<string, Promise<unknown>>();
+  if (phase !== 'ensure' || engine.concurrency !== undefined) return started;
+  for (const step of steps) {
+    if (!step.lookup) continue;
+    const lookup = step.lookup.bind(step);
+    const result = attributeCallsTo(step.id, () => lookup(stepContext(engine, step)));
+    result.catch(() => undefined); // the step's ensure awaits it and reports the error
+    started.set(step.id, result);
+  }
+  return started;
+}
+
 export async function runPhase(engine: Engine, steps: readonly Step[], phase: Phase): Promise<StepOutcome[]> {
   const outcomes: StepOutcome[] = [];
+  const prefetched = prefetchLookups(engine, steps, phase);
+  try {
+    await runSteps(engine, steps, phase, prefetched, outcomes);
+  } finally {
+    // No lookup may outlive the phase (a failed run still lets them finish before reporting).
+    await Promise.allSettled(prefetched.values());
+  }
+  return outcomes;
+}
+
+async function runSteps(engine: Engine, steps: readonly Step[], phase: Phase, prefetched: Map<string, Promise<unknown>>, outcomes: StepOutcome[]): Promise<void> {
   await runGraph(
     steps,
     async (step) => {
       engine.reporter.start(step.id, `${verbs[phase]} ${step.title}`);
       try {
-        const ctx = stepContext(engine, step);
+        const early = prefetched.get(step.id);
+        const ctx = { ...stepContext(engine, step), ...(early ? { prefetched: early } : {}) };
         const summary = await attributeCallsTo(step.id, async () =>
           phase === 'ensure' ? step.ensure(ctx) : phase === 'destroy' ? step.destroy(ctx) : (await step.discover(ctx), ''),
         );
@@ -79,7 +105,6 @@ export async function runPhase(engine: Engine, steps: readonly Step[], phase: Ph
     { reverse: phase === 'destroy', concurrency: engine.concurrency, signal: engine.signal },
   );
   if (engine.signal?.aborted) throw new InterruptedError('interrupted: the calls in flight finished and the state was saved; run the command again to resume');
-  return outcomes;
 }
 
 export interface StepOutcome {

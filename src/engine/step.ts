@@ -18,6 +18,13 @@ export interface StepContext {
   progress(message: string): void;
   /** Tells the user something worth knowing (adopted a role, skipped Docker …). */
   notice(message: string): void;
+  /** The result of the step's `lookup`, when the engine started it early (see Step.lookup). */
+  prefetched?: Promise<unknown>;
+}
+
+/** The step's lookup: the one the engine started early, or one made now. */
+export function lookedUp<T>(ctx: StepContext, lookup: (ctx: StepContext) => Promise<T>): Promise<T> {
+  return (ctx.prefetched as Promise<T> | undefined) ?? lookup(ctx);
 }
 
 export type StepId =
@@ -49,6 +56,12 @@ export interface Step {
   title: string;
   dependsOn: StepId[];
   ensure(ctx: StepContext): Promise<string>;
+  /**
+   * A read-only lookup of the step's own resource that needs nothing other steps make. When steps
+   * run without a concurrency limit, `up` starts every lookup at once, so that a step's "describe
+   * first" does not wait for its dependencies; `ensure` reads the result with `lookedUp`.
+   */
+  lookup?(ctx: StepContext): Promise<unknown>;
   destroy(ctx: StepContext): Promise<string>;
   discover(ctx: StepContext): Promise<void>;
 }

@@ -7,7 +7,7 @@ import {
 } from '@aws-sdk/client-elastic-load-balancing-v2';
 import { isAwsError } from '../aws/errors.js';
 import { pollUntil, retryWhile } from '../aws/poll.js';
-import type { Step, StepContext } from '../engine/step.js';
+import { lookedUp, type Step, type StepContext } from '../engine/step.js';
 import { hasStackTag, stackTag } from '../engine/tags.js';
 import type { NetworkDetails } from './network.js';
 
@@ -43,6 +43,7 @@ export const loadBalancerStep: Step = {
   id: 'loadBalancer',
   title: 'load balancer',
   dependsOn: ['albSecurityGroup'],
+  lookup: findByName,
 
   async ensure(ctx) {
     const name = ctx.names.loadBalancer;
@@ -50,7 +51,7 @@ export const loadBalancerStep: Step = {
     const { subnetIds } = network.details as unknown as NetworkDetails;
     const securityGroupId = ctx.state.require('albSecurityGroup').id;
     const recorded = ctx.state.get('loadBalancer');
-    const existing = await findByName(ctx);
+    const existing = await lookedUp(ctx, findByName);
 
     if (existing?.LoadBalancerArn) {
       const arn = existing.LoadBalancerArn;

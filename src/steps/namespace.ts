@@ -9,7 +9,7 @@ import {
 } from '@aws-sdk/client-servicediscovery';
 import { awsErrorMessage, isAwsError } from '../aws/errors.js';
 import { pollUntil, retryWhile } from '../aws/poll.js';
-import type { Step, StepContext } from '../engine/step.js';
+import { lookedUp, type Step, type StepContext } from '../engine/step.js';
 import { hasStackTag, stackTag } from '../engine/tags.js';
 import { OperationError } from '../errors.js';
 
@@ -153,11 +153,12 @@ export const namespaceStep: Step = {
   id: 'namespace',
   title: 'Cloud Map namespace',
   dependsOn: ['network'],
+  lookup: findNamespace,
 
   async ensure(ctx) {
     const name = ctx.names.namespace;
     const recorded = ctx.state.get('namespace');
-    const found = await findNamespace(ctx);
+    const found = await lookedUp(ctx, findNamespace);
     if (found) {
       if (recorded?.id === found.namespace.Id) return `namespace ${name} exists`;
       const origin = found.tagged ? 'created' : 'adopted';

@@ -9,7 +9,7 @@ import {
 import { isAwsError } from '../aws/errors.js';
 import { retryWhile } from '../aws/poll.js';
 import { STACK_TAG_KEY } from '../config.js';
-import type { Step, StepContext, StepId } from '../engine/step.js';
+import { lookedUp, type Step, type StepContext, type StepId } from '../engine/step.js';
 import { hasStackTag, stackTag } from '../engine/tags.js';
 
 /** One source an ingress rule must admit on one TCP port: a CIDR block or another security group. */
@@ -57,16 +57,10 @@ interface GroupSpec {
   ruleDescription: string;
 }
 
-async function findGroup(ctx: StepContext, vpcId: string, name: string): Promise<SecurityGroup | undefined> {
-  const { SecurityGroups = [] } = await ctx.aws.ec2.send(
-    new DescribeSecurityGroupsCommand({
-      Filters: [
-        { Name: 'vpc-id', Values: [vpcId] },
-        { Name: 'group-name', Values: [name] },
-      ],
-    }),
-  );
-  return SecurityGroups[0];
+/** Groups of this name in any VPC: so the lookup need not wait for the network step; ensure picks the VPC's. */
+async function groupsNamed(ctx: StepContext, name: string): Promise<SecurityGroup[]> {
+  const { SecurityGroups = [] } = await ctx.aws.ec2.send(new DescribeSecurityGroupsCommand({ Filters: [{ Name: 'group-name', Values: [name] }] }));
+  return SecurityGroups;
 }
 
 /** Authorizes only the rules the group lacks; a rule added meanwhile by someone else is fine. */
@@ -86,13 +80,14 @@ function makeStep(spec: GroupSpec): Step {
     id: spec.key,
     title: spec.title,
     dependsOn: spec.dependsOn,
+    lookup: (ctx) => groupsNamed(ctx, spec.name(ctx)),
 
     async ensure(ctx) {
       const vpcId = ctx.state.require('network').id;
       const name = spec.name(ctx);
       const needs = spec.ingress(ctx);
       const recorded = ctx.state.get(spec.key);
-      const existing = await findGroup(ctx, vpcId, name);
+      const existing = (await lookedUp(ctx, (c) => groupsNamed(c, name))).find((group) => group.VpcId === vpcId);
 
       if (existing?.GroupId) {
         const groupId = existing.GroupId;

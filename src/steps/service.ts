@@ -11,7 +11,7 @@ import {
 import { DescribeTargetHealthCommand } from '@aws-sdk/client-elastic-load-balancing-v2';
 import { awsErrorMessage, isAwsError } from '../aws/errors.js';
 import { pollUntil } from '../aws/poll.js';
-import type { Step, StepContext } from '../engine/step.js';
+import { lookedUp, type Step, type StepContext } from '../engine/step.js';
 import { ecsStackTag, hasStackTag } from '../engine/tags.js';
 import { OperationError } from '../errors.js';
 import { isRolePropagationError, retryWhileTransient } from './taskDefinition.js';
@@ -124,12 +124,14 @@ export const serviceStep: Step = {
   id: 'service',
   title: 'ECS service',
   dependsOn: ['cluster', 'taskDefinition', 'listener', 'taskSecurityGroup', 'discoveryService'],
+  // The cluster step records the cluster under this name, so the lookup need not wait for it.
+  lookup: (ctx) => describeService(ctx, ctx.state.get('cluster')?.id ?? ctx.names.cluster),
 
   async ensure(ctx) {
     const name = ctx.names.service;
     const cluster = ctx.state.require('cluster').id;
     const recorded = ctx.state.get('service');
-    let existing = await describeService(ctx, cluster);
+    let existing = await lookedUp(ctx, (c) => describeService(c, cluster));
     if (existing?.status === 'DRAINING') {
       // A service being deleted keeps its name until it is INACTIVE.
       ctx.progress(`service ${name} is still being deleted; waiting before creating it again`);

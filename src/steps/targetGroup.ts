@@ -10,7 +10,7 @@ import {
 } from '@aws-sdk/client-elastic-load-balancing-v2';
 import { isAwsError } from '../aws/errors.js';
 import { retryWhile } from '../aws/poll.js';
-import type { Step, StepContext } from '../engine/step.js';
+import { lookedUp, type Step, type StepContext } from '../engine/step.js';
 import { stackTag } from '../engine/tags.js';
 import { EnvironmentError } from '../errors.js';
 import { isTaggedForStack, RESOURCE_IN_USE } from './loadBalancer.js';
@@ -109,12 +109,13 @@ export const targetGroupStep: Step = {
   id: 'targetGroup',
   title: 'target group',
   dependsOn: ['network'],
+  lookup: findByName,
 
   async ensure(ctx) {
     const name = ctx.names.targetGroup;
     const vpcId = ctx.state.require('network').id;
     const recorded = ctx.state.get('targetGroup');
-    const existing = await findByName(ctx);
+    const existing = await lookedUp(ctx, findByName);
 
     if (existing?.TargetGroupArn) {
       const arn = existing.TargetGroupArn;

@@ -9,7 +9,7 @@ import {
   type TaskDefinition,
 } from '@aws-sdk/client-ecs';
 import { awsErrorCode, awsErrorMessage, isAwsError } from '../aws/errors.js';
-import type { Step, StepContext } from '../engine/step.js';
+import { lookedUp, type Step, type StepContext } from '../engine/step.js';
 import { ecsStackTag, hasStackTag } from '../engine/tags.js';
 
 /** How long to keep retrying a call that fails only because something just made is not usable yet. */
@@ -174,11 +174,12 @@ export const taskDefinitionStep: Step = {
   id: 'taskDefinition',
   title: 'task definition',
   dependsOn: ['image', 'executionRole', 'logGroup'],
+  lookup: (ctx) => describe(ctx, ctx.names.taskFamily),
 
   async ensure(ctx) {
     const desired = desiredDefinition(ctx);
     const recorded = ctx.state.get('taskDefinition');
-    const latest = await describe(ctx, ctx.names.taskFamily);
+    const latest = await lookedUp(ctx, (c) => describe(c, c.names.taskFamily));
     if (latest?.definition.status === 'ACTIVE' && canonicalDefinition(latest.definition) === canonicalDefinition(desired)) {
       const arn = latest.definition.taskDefinitionArn!;
       if (recorded?.id === arn) return `task definition ${revisionName(arn)} exists`;

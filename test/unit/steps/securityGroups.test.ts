@@ -45,12 +45,7 @@ describe('load balancer security group step', () => {
 
     expect(await albSecurityGroupStep.ensure(ctx)).toContain('created');
 
-    expect(ec2.commandCalls(DescribeSecurityGroupsCommand)[0]!.args[0].input).toEqual({
-      Filters: [
-        { Name: 'vpc-id', Values: [vpcId] },
-        { Name: 'group-name', Values: ['demo-alb'] },
-      ],
-    });
+    expect(ec2.commandCalls(DescribeSecurityGroupsCommand)[0]!.args[0].input).toEqual({ Filters: [{ Name: 'group-name', Values: ['demo-alb'] }] });
     const create = ec2.commandCalls(CreateSecurityGroupCommand)[0]!.args[0].input;
     expect(create.GroupName).toBe('demo-alb');
     expect(create.VpcId).toBe(vpcId);
@@ -84,7 +79,7 @@ describe('load balancer security group step', () => {
   it('makes no mutating call when the recorded group exists with its rules', async () => {
     const ctx = withNetwork();
     ctx.state.record('albSecurityGroup', { id: albGroupId, origin: 'created' });
-    ec2.on(DescribeSecurityGroupsCommand).resolves({ SecurityGroups: [{ GroupId: albGroupId, Tags: stackTags, IpPermissions: [openToWorld] }] });
+    ec2.on(DescribeSecurityGroupsCommand).resolves({ SecurityGroups: [{ GroupId: albGroupId, VpcId: vpcId, Tags: stackTags, IpPermissions: [openToWorld] }] });
 
     expect(await albSecurityGroupStep.ensure(ctx)).toContain('exists');
 
@@ -96,7 +91,7 @@ describe('load balancer security group step', () => {
     const ctx = withNetwork();
     ctx.state.record('albSecurityGroup', { id: albGroupId, origin: 'created' });
     ec2.on(DescribeSecurityGroupsCommand).resolves({
-      SecurityGroups: [{ GroupId: albGroupId, Tags: stackTags, IpPermissions: [{ IpProtocol: '-1', IpRanges: [{ CidrIp: '0.0.0.0/0' }], Ipv6Ranges: [{ CidrIpv6: '::/0' }] }] }],
+      SecurityGroups: [{ GroupId: albGroupId, VpcId: vpcId, Tags: stackTags, IpPermissions: [{ IpProtocol: '-1', IpRanges: [{ CidrIp: '0.0.0.0/0' }], Ipv6Ranges: [{ CidrIpv6: '::/0' }] }] }],
     });
 
     await albSecurityGroupStep.ensure(ctx);
@@ -108,7 +103,7 @@ describe('load balancer security group step', () => {
     const ctx = withNetwork();
     ctx.state.record('albSecurityGroup', { id: albGroupId, origin: 'created' });
     ec2.on(DescribeSecurityGroupsCommand).resolves({
-      SecurityGroups: [{ GroupId: albGroupId, Tags: stackTags, IpPermissions: [{ IpProtocol: 'tcp', FromPort: 80, ToPort: 80, IpRanges: [{ CidrIp: '0.0.0.0/0' }] }] }],
+      SecurityGroups: [{ GroupId: albGroupId, VpcId: vpcId, Tags: stackTags, IpPermissions: [{ IpProtocol: 'tcp', FromPort: 80, ToPort: 80, IpRanges: [{ CidrIp: '0.0.0.0/0' }] }] }],
     });
     ec2.on(AuthorizeSecurityGroupIngressCommand).rejects(awsError('InvalidPermission.Duplicate'));
 
@@ -121,7 +116,7 @@ describe('load balancer security group step', () => {
 
   it('adopts an untagged group without touching its rules, and destroy keeps it', async () => {
     const ctx = withNetwork();
-    ec2.on(DescribeSecurityGroupsCommand).resolves({ SecurityGroups: [{ GroupId: albGroupId, Tags: [], IpPermissions: [] }] });
+    ec2.on(DescribeSecurityGroupsCommand).resolves({ SecurityGroups: [{ GroupId: albGroupId, VpcId: vpcId, Tags: [], IpPermissions: [] }] });
 
     expect(await albSecurityGroupStep.ensure(ctx)).toContain('adopted');
     expect(ctx.state.get('albSecurityGroup')).toEqual({ id: albGroupId, origin: 'adopted' });
@@ -135,7 +130,7 @@ describe('load balancer security group step', () => {
 
   it('treats a tagged group missing from the state as its own', async () => {
     const ctx = withNetwork();
-    ec2.on(DescribeSecurityGroupsCommand).resolves({ SecurityGroups: [{ GroupId: albGroupId, Tags: stackTags, IpPermissions: [openToWorld] }] });
+    ec2.on(DescribeSecurityGroupsCommand).resolves({ SecurityGroups: [{ GroupId: albGroupId, VpcId: vpcId, Tags: stackTags, IpPermissions: [openToWorld] }] });
 
     await albSecurityGroupStep.ensure(ctx);
 
@@ -209,7 +204,7 @@ describe('load balancer security group step', () => {
 
   it('discovers by stack tag and name in any VPC, recording only tagged groups', async () => {
     const ctx = testContext();
-    ec2.on(DescribeSecurityGroupsCommand).resolves({ SecurityGroups: [{ GroupId: albGroupId, Tags: stackTags }] });
+    ec2.on(DescribeSecurityGroupsCommand).resolves({ SecurityGroups: [{ GroupId: albGroupId, VpcId: vpcId, Tags: stackTags }] });
 
     await albSecurityGroupStep.discover(ctx);
 
@@ -223,7 +218,7 @@ describe('load balancer security group step', () => {
 
     ec2.reset();
     const other = testContext();
-    ec2.on(DescribeSecurityGroupsCommand).resolves({ SecurityGroups: [{ GroupId: albGroupId, Tags: [{ Key: 'ecs-ha:stack', Value: 'other' }] }] });
+    ec2.on(DescribeSecurityGroupsCommand).resolves({ SecurityGroups: [{ GroupId: albGroupId, VpcId: vpcId, Tags: [{ Key: 'ecs-ha:stack', Value: 'other' }] }] });
     await albSecurityGroupStep.discover(other);
     expect(other.state.get('albSecurityGroup')).toBeUndefined();
   });
@@ -257,7 +252,7 @@ describe('task security group step', () => {
   it('makes no mutating call when the rule from the load balancer group is there', async () => {
     const ctx = withAlbGroup();
     ctx.state.record('taskSecurityGroup', { id: taskGroupId, origin: 'created' });
-    ec2.on(DescribeSecurityGroupsCommand).resolves({ SecurityGroups: [{ GroupId: taskGroupId, Tags: stackTags, IpPermissions: [fromAlb] }] });
+    ec2.on(DescribeSecurityGroupsCommand).resolves({ SecurityGroups: [{ GroupId: taskGroupId, VpcId: vpcId, Tags: stackTags, IpPermissions: [fromAlb] }] });
 
     await taskSecurityGroupStep.ensure(ctx);
 
@@ -271,6 +266,7 @@ describe('task security group step', () => {
       SecurityGroups: [
         {
           GroupId: taskGroupId,
+          VpcId: vpcId,
           Tags: stackTags,
           IpPermissions: [
             { IpProtocol: 'tcp', FromPort: 8080, ToPort: 8080, IpRanges: [{ CidrIp: '0.0.0.0/0' }], UserIdGroupPairs: [{ GroupId: 'sg-0other0000000000' }] },
@@ -303,11 +299,34 @@ describe('task security group step', () => {
 
   it('discovers the tasks group by its own name', async () => {
     const ctx = testContext();
-    ec2.on(DescribeSecurityGroupsCommand).resolves({ SecurityGroups: [{ GroupId: taskGroupId, Tags: stackTags }] });
+    ec2.on(DescribeSecurityGroupsCommand).resolves({ SecurityGroups: [{ GroupId: taskGroupId, VpcId: vpcId, Tags: stackTags }] });
 
     await taskSecurityGroupStep.discover(ctx);
 
     expect(ec2.commandCalls(DescribeSecurityGroupsCommand)[0]!.args[0].input.Filters).toContainEqual({ Name: 'group-name', Values: ['demo-tasks'] });
     expect(ctx.state.get('taskSecurityGroup')).toEqual({ id: taskGroupId, origin: 'created' });
+  });
+});
+
+describe('security group lookup across VPCs', () => {
+  it('uses only the group of its name in the stack\'s VPC and creates one there when only another VPC has it', async () => {
+    const ctx = withNetwork();
+    ec2.on(DescribeSecurityGroupsCommand).resolves({ SecurityGroups: [{ GroupId: 'sg-0elsewhere000000', VpcId: 'vpc-0bbbbbbbbbbbbbbbb', Tags: stackTags }] });
+    ec2.on(CreateSecurityGroupCommand).resolves({ GroupId: albGroupId });
+    ec2.on(AuthorizeSecurityGroupIngressCommand).resolves({});
+
+    await albSecurityGroupStep.ensure(ctx);
+
+    expect(ec2.commandCalls(CreateSecurityGroupCommand)[0]!.args[0].input.VpcId).toBe(vpcId);
+    expect(ctx.state.get('albSecurityGroup')).toEqual({ id: albGroupId, origin: 'created' });
+  });
+
+  it('takes the lookup the engine started early instead of looking again', async () => {
+    const ctx = { ...withNetwork(), prefetched: Promise.resolve([{ GroupId: albGroupId, VpcId: vpcId, Tags: stackTags, IpPermissions: [openToWorld] }]) };
+
+    await albSecurityGroupStep.ensure(ctx);
+
+    expect(ec2.calls()).toHaveLength(0);
+    expect(ctx.state.get('albSecurityGroup')).toEqual({ id: albGroupId, origin: 'created' });
   });
 });
