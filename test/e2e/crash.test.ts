@@ -1,47 +1,22 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { emulatorEnv, runCli, runCliInterrupted, startMoto, tempDir, traceLines, type Moto } from './harness.js';
-import { counts, emulatorClients, inventory, type Inventory } from './inventory.js';
+import { describe, expect, it } from 'vitest';
+import { emulatorEnv, emulatorPerFile, PREBUILT_IMAGE, runCli, runCliInterrupted, tempDir, traceLines } from './harness.js';
+import { counts, emulatorClients, inventory, NONE, ONE_OF_EACH } from './inventory.js';
 
-const IMAGE = 'public.ecr.aws/docker/library/python:3.12-slim';
+const IMAGE = PREBUILT_IMAGE;
 const STACK = 'crash';
-// With --image no repository is made; everything else exactly once.
-const ONE_OF_EACH: Record<keyof Inventory, number> = {
-  repositories: 0,
-  clusters: 1,
-  services: 1,
-  taskDefinitions: 1,
-  roles: 1,
-  logGroups: 1,
-  securityGroups: 2,
-  loadBalancers: 1,
-  targetGroups: 1,
-  listeners: 1,
-  namespaces: 1,
-  discoveryServices: 1,
-};
-const NONE = Object.fromEntries(Object.keys(ONE_OF_EACH).map((k) => [k, 0]));
 const UP = ['up', '--stack', STACK, '--image', IMAGE, '--no-wait'];
 const DOWN = ['down', '--stack', STACK];
 
-let moto: Moto;
-beforeAll(async () => {
-  moto = await startMoto();
-});
-afterAll(async () => {
-  await moto?.stop();
-});
-beforeEach(async () => {
-  await moto.reset();
-});
+const emulator = emulatorPerFile();
 
 describe('crash safety', () => {
   // Points spread over a cold `up` (about 35 calls with --image): before, during and after each phase of the graph.
   it.each([1, 3, 5, 8, 11, 14, 18, 22, 26, 30])('up killed (SIGKILL) after %i AWS calls: the next up completes the stack with one of each, down leaves nothing', async (afterCalls) => {
     const cwd = tempDir();
-    const env = emulatorEnv(moto.endpoint);
-    const aws = emulatorClients(moto.endpoint);
+    const env = emulatorEnv(emulator().endpoint);
+    const aws = emulatorClients(emulator().endpoint);
     const killed = await runCliInterrupted(UP, { cwd, env, trace: join(cwd, 'killed.jsonl'), afterCalls, signal: 'SIGKILL' });
     expect(killed.signal).toBe('SIGKILL');
 
@@ -57,8 +32,8 @@ describe('crash safety', () => {
 
   it.each([2, 6, 10, 15])('down killed (SIGKILL) after %i AWS calls: the next down removes the rest', async (afterCalls) => {
     const cwd = tempDir();
-    const env = emulatorEnv(moto.endpoint);
-    const aws = emulatorClients(moto.endpoint);
+    const env = emulatorEnv(emulator().endpoint);
+    const aws = emulatorClients(emulator().endpoint);
     expect((await runCli(UP, { cwd, env })).code).toBe(0);
 
     const killed = await runCliInterrupted(DOWN, { cwd, env, trace: join(cwd, 'killed.jsonl'), afterCalls, signal: 'SIGKILL' });
@@ -73,8 +48,8 @@ describe('crash safety', () => {
 
   it('Ctrl-C finishes the calls in flight, saves state, releases the lock and exits 130; the next run resumes', async () => {
     const cwd = tempDir();
-    const env = emulatorEnv(moto.endpoint);
-    const aws = emulatorClients(moto.endpoint);
+    const env = emulatorEnv(emulator().endpoint);
+    const aws = emulatorClients(emulator().endpoint);
     const interrupted = await runCliInterrupted(UP, { cwd, env, trace: join(cwd, 'int.jsonl'), afterCalls: 8, signal: 'SIGINT' });
     expect(interrupted.stderr).toContain('interrupted');
     expect(interrupted.code).toBe(130);
@@ -92,7 +67,7 @@ describe('crash safety', () => {
 
   it('a second run on the same stack refuses and names the holder; a lock left by a killed run is taken over', async () => {
     const cwd = tempDir();
-    const env = emulatorEnv(moto.endpoint);
+    const env = emulatorEnv(emulator().endpoint);
     const trace = join(cwd, 'first.jsonl');
     // Hold the lock with a run we stop (SIGSTOP) mid-way, so the timing cannot race.
     const first = runCliInterrupted(UP, { cwd, env, trace, afterCalls: 4, signal: 'SIGSTOP' });

@@ -1,10 +1,14 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, readFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
+import { afterAll, beforeAll, beforeEach } from 'vitest';
+import type { TraceRecord } from '../../src/aws/clients.js';
 
 export const CLI = resolve('bin/ecs-ha.js');
+/** A prebuilt image for `up --image`: the emulator needs no Docker then. */
+export const PREBUILT_IMAGE = 'public.ecr.aws/docker/library/python:3.12-slim';
 export const MOTO_ACCOUNT = '123456789012';
 
 export interface Moto {
@@ -139,4 +143,28 @@ export async function runCliInterrupted(
   clearInterval(watcher);
   clearTimeout(timer);
   return { code, signal, stdout, stderr, callsBeforeSignal };
+}
+
+/** The AWS calls a `--trace` file recorded. */
+export function readTrace(path: string): TraceRecord[] {
+  if (!existsSync(path)) return [];
+  return readFileSync(path, 'utf8')
+    .split('\n')
+    .filter(Boolean)
+    .map((line) => JSON.parse(line) as TraceRecord);
+}
+
+/** One emulator for the test file, reset before each test; call the result for the running one. */
+export function emulatorPerFile(options: { env?: Record<string, string> } = {}): () => Moto {
+  let moto: Moto | undefined;
+  beforeAll(async () => {
+    moto = await startMoto(options);
+  });
+  afterAll(async () => {
+    await moto?.stop();
+  });
+  beforeEach(async () => {
+    await moto!.reset();
+  });
+  return () => moto!;
 }

@@ -136,3 +136,20 @@ export async function inventory(aws: AwsClients, stack: string): Promise<Invento
 export function counts(inv: Inventory): Record<keyof Inventory, number> {
   return Object.fromEntries(Object.entries(inv).map(([kind, items]) => [kind, (items as unknown[]).length])) as Record<keyof Inventory, number>;
 }
+
+/** A complete stack built with `--image`: no ECR repository (none is needed), everything else once. */
+export const ONE_OF_EACH: Record<keyof Inventory, number> = {
+  repositories: 0,
+  clusters: 1,
+  services: 1,
+  taskDefinitions: 1,
+  roles: 1,
+  logGroups: 1,
+  securityGroups: 2,
+  loadBalancers: 1,
+  targetGroups: 1,
+  listeners: 1,
+  namespaces: 1,
+  discoveryServices: 1,
+};
+export const NONE = Object.fromEntries(Object.keys(ONE_OF_EACH).map((k) => [k, 0])) as Record<keyof Inventory, number>;

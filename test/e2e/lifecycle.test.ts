@@ -3,56 +3,24 @@ import { join } from 'node:path';
 import { DeleteLogGroupCommand } from '@aws-sdk/client-cloudwatch-logs';
 import { CreateClusterCommand, DescribeClustersCommand } from '@aws-sdk/client-ecs';
 import { CreateRoleCommand, GetRoleCommand } from '@aws-sdk/client-iam';
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { isMutatingOperation, type TraceRecord } from '../../src/aws/clients.js';
-import { emulatorEnv, MOTO_ACCOUNT, runCli, startMoto, tempDir, type Moto } from './harness.js';
-import { counts, emulatorClients, inventory } from './inventory.js';
+import { describe, expect, it } from 'vitest';
+import { isMutatingOperation } from '../../src/aws/clients.js';
+import { emulatorEnv, emulatorPerFile, MOTO_ACCOUNT, PREBUILT_IMAGE, readTrace, runCli, tempDir } from './harness.js';
+import { counts, emulatorClients, inventory, NONE, ONE_OF_EACH } from './inventory.js';
 
-const IMAGE = 'public.ecr.aws/docker/library/python:3.12-slim';
+const IMAGE = PREBUILT_IMAGE;
 const STACK = 'e2e';
 
-let moto: Moto;
-beforeAll(async () => {
-  moto = await startMoto();
-});
-afterAll(async () => {
-  await moto?.stop();
-});
-beforeEach(async () => {
-  await moto.reset();
-});
+const emulator = emulatorPerFile();
 
-function readTrace(path: string): TraceRecord[] {
-  if (!existsSync(path)) return [];
-  return readFileSync(path, 'utf8')
-    .split('\n')
-    .filter(Boolean)
-    .map((line) => JSON.parse(line) as TraceRecord);
-}
 
-// With --image, no ECR repository is needed, so none is made.
-const ONE_OF_EACH = {
-  repositories: 0,
-  clusters: 1,
-  services: 1,
-  taskDefinitions: 1,
-  roles: 1,
-  logGroups: 1,
-  securityGroups: 2,
-  loadBalancers: 1,
-  targetGroups: 1,
-  listeners: 1,
-  namespaces: 1,
-  discoveryServices: 1,
-};
-const NONE = Object.fromEntries(Object.keys(ONE_OF_EACH).map((k) => [k, 0]));
 
 describe('up and down against the emulator', () => {
   it('builds the whole stack, is a no-op the second time, and removes everything', async () => {
     const cwd = tempDir();
-    const env = emulatorEnv(moto.endpoint);
+    const env = emulatorEnv(emulator().endpoint);
     const trace = join(cwd, 'trace.jsonl');
-    const aws = emulatorClients(moto.endpoint);
+    const aws = emulatorClients(emulator().endpoint);
 
     const up = await runCli(['up', '--stack', STACK, '--image', IMAGE, '--no-wait', '--json', '--trace', trace], { cwd, env });
     expect(up.stderr).not.toMatch(/error:/);
@@ -121,8 +89,8 @@ describe('up and down against the emulator', () => {
 
   it('removes the stack by its tags when the state file is lost', async () => {
     const cwd = tempDir();
-    const env = emulatorEnv(moto.endpoint);
-    const aws = emulatorClients(moto.endpoint);
+    const env = emulatorEnv(emulator().endpoint);
+    const aws = emulatorClients(emulator().endpoint);
     const up = await runCli(['up', '--stack', STACK, '--image', IMAGE, '--no-wait'], { cwd, env });
     expect(up.code).toBe(0);
     rmSync(join(cwd, '.ecs-ha', `${STACK}.json`));
@@ -135,8 +103,8 @@ describe('up and down against the emulator', () => {
 
   it('recreates a resource deleted behind its back', async () => {
     const cwd = tempDir();
-    const env = emulatorEnv(moto.endpoint);
-    const aws = emulatorClients(moto.endpoint);
+    const env = emulatorEnv(emulator().endpoint);
+    const aws = emulatorClients(emulator().endpoint);
     expect((await runCli(['up', '--stack', STACK, '--image', IMAGE, '--no-wait'], { cwd, env })).code).toBe(0);
     await aws.logs.send(new DeleteLogGroupCommand({ logGroupName: `/ecs/${STACK}` }));
 
@@ -150,8 +118,8 @@ describe('up and down against the emulator', () => {
 
   it('adopts what the user already had and down leaves it in place', async () => {
     const cwd = tempDir();
-    const env = emulatorEnv(moto.endpoint);
-    const aws = emulatorClients(moto.endpoint);
+    const env = emulatorEnv(emulator().endpoint);
+    const aws = emulatorClients(emulator().endpoint);
     // The user's own cluster (same name, no stack tag) and their own execution role.
     await aws.ecs.send(new CreateClusterCommand({ clusterName: STACK }));
     const { Role } = await aws.iam.send(
@@ -183,8 +151,8 @@ describe('up and down against the emulator', () => {
 
   it('resumes after a failed run and creates only what is missing', async () => {
     const cwd = tempDir();
-    const env = emulatorEnv(moto.endpoint);
-    const aws = emulatorClients(moto.endpoint);
+    const env = emulatorEnv(emulator().endpoint);
+    const aws = emulatorClients(emulator().endpoint);
     const firstTrace = join(cwd, 'first.jsonl');
     const secondTrace = join(cwd, 'second.jsonl');
     // Each write, named by what it wrote: two security groups are two different creates.
@@ -249,8 +217,8 @@ describe('up and down against the emulator', () => {
 
   it('never overwrites a corrupt state file: exit 2, and down works from tags once it is moved aside', async () => {
     const cwd = tempDir();
-    const env = emulatorEnv(moto.endpoint);
-    const aws = emulatorClients(moto.endpoint);
+    const env = emulatorEnv(emulator().endpoint);
+    const aws = emulatorClients(emulator().endpoint);
     expect((await runCli(['up', '--stack', STACK, '--image', IMAGE, '--no-wait'], { cwd, env })).code).toBe(0);
     const path = join(cwd, '.ecs-ha', `${STACK}.json`);
     const truncated = readFileSync(path, 'utf8').slice(0, 200);

@@ -3,35 +3,17 @@
  * no containers; with MOTO_ECS_SERVICE_RUNNING=2 its services report 2 running and one COMPLETED
  * deployment, so the control-plane checks can pass while the container checks must say SKIP.
  */
-import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import type { TraceRecord } from '../../src/aws/clients.js';
-import { emulatorEnv, runCli, startMoto, tempDir, type Moto } from './harness.js';
+import { describe, expect, it } from 'vitest';
+import { emulatorEnv, emulatorPerFile, PREBUILT_IMAGE, readTrace, runCli, startMoto, tempDir } from './harness.js';
 
-const IMAGE = 'public.ecr.aws/docker/library/python:3.12-slim';
+const IMAGE = PREBUILT_IMAGE;
 const STACK = 'e2e-verify';
 const CONTROL_PLANE = ['cluster active', 'service active', 'service steady', 'listener'];
 const NEEDS_CONTAINERS = ['tasks across AZs', 'targets healthy', 'cloud map', 'url answers', 'url across tasks', 'url across AZs'];
 
-let moto: Moto;
-beforeAll(async () => {
-  moto = await startMoto({ env: { MOTO_ECS_SERVICE_RUNNING: '2' } });
-});
-afterAll(async () => {
-  await moto?.stop();
-});
-beforeEach(async () => {
-  await moto.reset();
-});
+const emulator = emulatorPerFile({ env: { MOTO_ECS_SERVICE_RUNNING: '2' } });
 
-function readTrace(path: string): TraceRecord[] {
-  if (!existsSync(path)) return [];
-  return readFileSync(path, 'utf8')
-    .split('\n')
-    .filter(Boolean)
-    .map((line) => JSON.parse(line) as TraceRecord);
-}
 
 interface CheckJson {
   name: string;
@@ -42,7 +24,7 @@ interface CheckJson {
 describe('verify against the emulator', () => {
   it('passes the control-plane checks and shows every container check as SKIP with the reason', async () => {
     const cwd = tempDir();
-    const env = emulatorEnv(moto.endpoint);
+    const env = emulatorEnv(emulator().endpoint);
     const up = await runCli(['up', '--stack', STACK, '--image', IMAGE, '--no-wait'], { cwd, env });
     expect(up.stderr).not.toMatch(/error:/);
     expect(up.code).toBe(0);
@@ -60,7 +42,7 @@ describe('verify against the emulator', () => {
     expect(check('service steady').evidence).toBe('2/2 running, 0 pending, 1 deployment COMPLETED');
     expect(check('listener').evidence).toMatch(/^listener HTTP:80 \(\w+\) forwards to target group e2e-verify-tg$/);
     for (const name of NEEDS_CONTAINERS) {
-      expect(check(name), name).toMatchObject({ status: 'SKIP', evidence: `the AWS emulator at ${moto.endpoint} runs no containers` });
+      expect(check(name), name).toMatchObject({ status: 'SKIP', evidence: `the AWS emulator at ${emulator().endpoint} runs no containers` });
     }
 
     // Without containers there is nothing to list: one identity call and three describes, all reads.
@@ -85,7 +67,7 @@ describe('verify against the emulator', () => {
 
   it('exits 1 with the hint to run up when the stack has no state file', async () => {
     const cwd = tempDir();
-    const verify = await runCli(['verify', '--stack', 'nothing-here'], { cwd, env: emulatorEnv(moto.endpoint) });
+    const verify = await runCli(['verify', '--stack', 'nothing-here'], { cwd, env: emulatorEnv(emulator().endpoint) });
     expect(verify.code).toBe(1);
     expect(verify.stdout).toBe('');
     expect(verify.stderr).toContain('error: there is no state file for stack "nothing-here"');
