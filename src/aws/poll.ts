@@ -61,15 +61,15 @@ export async function pollUntil<T>(
 export interface RetryOptions {
   clock: Clock;
   what: string;
-  /** Error codes that mean "not yet", e.g. DependencyViolation while ENIs are released. */
-  retryOn: string[];
+  /** Error codes that mean "not yet" (DependencyViolation while ENIs are released), or a test of the error. */
+  retryOn: string[] | ((error: unknown) => boolean);
   timeoutMs: number;
   initialDelayMs?: number;
   maxDelayMs?: number;
-  onRetry?: (elapsedSeconds: number, code: string) => void;
+  onRetry?: (elapsedSeconds: number, code: string, error: unknown) => void;
 }
 
-/** Runs `action`, retrying with exponential backoff while it fails with one of `retryOn`. */
+/** Runs `action`, retrying with exponential backoff while it fails as `retryOn` says it may. */
 export async function retryWhile<T>(action: () => Promise<T>, options: RetryOptions): Promise<T> {
   const { clock, retryOn, timeoutMs, initialDelayMs = 2_000, maxDelayMs = 20_000, onRetry } = options;
   const started = clock.now();
@@ -79,8 +79,9 @@ export async function retryWhile<T>(action: () => Promise<T>, options: RetryOpti
       return await action();
     } catch (error) {
       const elapsed = clock.now() - started;
-      if (!isAwsError(error, ...retryOn) || elapsed >= timeoutMs) throw error;
-      onRetry?.(Math.round(elapsed / 1000), awsErrorCode(error));
+      const retryable = typeof retryOn === 'function' ? retryOn(error) : isAwsError(error, ...retryOn);
+      if (!retryable || elapsed >= timeoutMs) throw error;
+      onRetry?.(Math.round(elapsed / 1000), awsErrorCode(error), error);
       await clock.sleep(delay);
       delay = Math.min(delay * 2, maxDelayMs);
     }

@@ -8,7 +8,8 @@ import {
   type Tag,
   type TaskDefinition,
 } from '@aws-sdk/client-ecs';
-import { awsErrorCode, awsErrorMessage, isAwsError } from '../aws/errors.js';
+import { awsErrorMessage, isAwsError } from '../aws/errors.js';
+import { retryWhile } from '../aws/poll.js';
 import { lookedUp, type Step, type StepContext } from '../engine/step.js';
 import { ecsStackTag, hasStackTag } from '../engine/tags.js';
 
@@ -20,26 +21,15 @@ const DELETE_BATCH = 10;
  * Runs `action`, retrying with backoff while it fails with an error `isTransient` accepts
  * (a new IAM role not yet usable by ECS, a listener not yet seen by ECS …), for at most two minutes.
  */
-export async function retryWhileTransient<T>(
-  ctx: StepContext,
-  what: string,
-  isTransient: (error: unknown) => boolean,
-  action: () => Promise<T>,
-): Promise<T> {
-  const started = ctx.clock.now();
-  const limit = Math.min(TRANSIENT_TIMEOUT_MS, ctx.waitTimeoutMs);
-  let delay = 2_000;
-  for (;;) {
-    try {
-      return await action();
-    } catch (error) {
-      const elapsed = ctx.clock.now() - started;
-      if (!isTransient(error) || elapsed >= limit) throw error;
-      ctx.progress(`${what}: ${awsErrorCode(error)}: ${awsErrorMessage(error)}; retrying (${Math.round(elapsed / 1000)}s)`);
-      await ctx.clock.sleep(delay);
-      delay = Math.min(delay * 2, 15_000);
-    }
-  }
+export function retryWhileTransient<T>(ctx: StepContext, what: string, isTransient: (error: unknown) => boolean, action: () => Promise<T>): Promise<T> {
+  return retryWhile(action, {
+    clock: ctx.clock,
+    what,
+    retryOn: isTransient,
+    timeoutMs: Math.min(TRANSIENT_TIMEOUT_MS, ctx.waitTimeoutMs),
+    maxDelayMs: 15_000,
+    onRetry: (seconds, code, error) => ctx.progress(`${what}: ${code}: ${awsErrorMessage(error)}; retrying (${seconds}s)`),
+  });
 }
 
 /** ECS refuses a role IAM has not finished propagating with these messages. */
