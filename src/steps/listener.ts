@@ -14,7 +14,7 @@ import { hasStackTag, stackTag } from '../engine/tags.js';
 import { EnvironmentError } from '../errors.js';
 import { isTaggedForStack, LOAD_BALANCER_NOT_FOUND, RESOURCE_IN_USE } from './loadBalancer.js';
 
-/** SDK error name vs the wire code that awsErrorCode reads first (AWS and moto send the short one). */
+/** The wire code and the SDK's exception name (isAwsError matches either). */
 const LISTENER_NOT_FOUND = ['ListenerNotFound', 'ListenerNotFoundException'];
 /** DescribeTags takes at most 20 ARNs per call. */
 const MAX_TAG_ARNS = 20;

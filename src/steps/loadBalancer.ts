@@ -12,9 +12,8 @@ import { hasStackTag, stackTag } from '../engine/tags.js';
 import type { NetworkDetails } from './network.js';
 
 /**
- * ELBv2 "not found" codes. The SDK names the error `LoadBalancerNotFoundException`, but its
- * `Code` (which awsErrorCode reads first) is the wire code `LoadBalancerNotFound` — both from
- * AWS and from moto — so both spellings are accepted.
+ * ELBv2 codes in both spellings: the wire code (`Code`, from AWS and moto) and the SDK's
+ * exception name. isAwsError matches either field; listing both keeps the constants greppable.
  */
 export const LOAD_BALANCER_NOT_FOUND = ['LoadBalancerNotFound', 'LoadBalancerNotFoundException'];
 export const RESOURCE_IN_USE = ['ResourceInUse', 'ResourceInUseException'];

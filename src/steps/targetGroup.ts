@@ -34,7 +34,7 @@ export const DEREGISTRATION_DELAY_SECONDS = 15;
 const DEREGISTRATION_DELAY_KEY = 'deregistration_delay.timeout_seconds';
 
 /**
- * SDK error name vs the wire code that awsErrorCode reads first (AWS and moto send the short one).
+ * The wire code and the SDK's exception name (isAwsError matches either).
  * DeleteTargetGroup of a missing group succeeds on AWS but raises TargetGroupNotFound on moto.
  */
 const TARGET_GROUP_NOT_FOUND = ['TargetGroupNotFound', 'TargetGroupNotFoundException'];
