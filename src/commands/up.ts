@@ -138,8 +138,10 @@ export async function upAction(options: UpOptions): Promise<void> {
   try {
     session = await openSession(options, interrupt.signal, true);
     let wait = options.wait;
-    if (session.local && wait) {
-      session.reporter.warn('--local implies --no-wait: the emulator runs no containers, so there are no tasks or targets to wait for');
+    if (wait && (session.local || session.emulatorEndpoint)) {
+      // An emulator registers no targets: the wait could only time out.
+      const which = session.local ? '--local implies --no-wait' : `an endpoint override (${session.emulatorEndpoint}) implies --no-wait`;
+      session.reporter.warn(`${which}: the emulator runs no containers, so there are no tasks or targets to wait for`);
       wait = false;
     }
     const result = await runUp(session, config, { wait, timeoutMs, ...(concurrency ? { concurrency } : {}) });

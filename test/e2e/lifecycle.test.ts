@@ -236,4 +236,14 @@ describe('up and down against the emulator', () => {
     expect(down.code).toBe(0);
     expect(counts(await inventory(aws, STACK))).toEqual(NONE);
   });
+
+  it('does not wait for healthy targets an emulator will never have', async () => {
+    const cwd = tempDir();
+    const env = emulatorEnv(emulator().endpoint);
+    const up = await runCli(['up', '--stack', STACK, '--image', IMAGE, '--json'], { cwd, env });
+    expect(up.stderr).toContain(`an endpoint override (${emulator().endpoint}) implies --no-wait`);
+    expect(up.code).toBe(0);
+    expect(JSON.parse(up.stdout).waited).toBe(false);
+    expect((await runCli(['down', '--stack', STACK], { cwd, env })).code).toBe(0);
+  });
 });
