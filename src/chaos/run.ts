@@ -5,11 +5,10 @@
  */
 import { ListTasksCommand, StopTaskCommand } from '@aws-sdk/client-ecs';
 import type { Clock } from '../aws/poll.js';
-import { withStackState, type Session } from '../commands/session.js';
-import { EnvironmentError, OperationError } from '../errors.js';
+import { noStateFile, withStackState, type Session } from '../commands/session.js';
+import { EnvironmentError } from '../errors.js';
 import { cloudMapInstances, describeService, describeTasks, stackRefs, targetHealth, type StackRefs, type TaskView } from '../inspect/stack.js';
 import { startProber, type Prober } from '../probe/prober.js';
-import { statePath } from '../state/store.js';
 import { modeLabel, type ChaosOptions } from './options.js';
 import { preflight, type Preflight } from './preflight.js';
 import { assembleReport, type ChaosReport } from './report.js';
@@ -62,12 +61,7 @@ export async function runChaos(session: Session, options: ChaosOptions, deps: Ch
 
 async function withChaosLock<T>(session: Session, work: (refs: StackRefs) => Promise<T>): Promise<T> {
   return withStackState(session, 'chaos', async (state) => {
-    if (!state.exists) {
-      throw new OperationError(
-        `there is no state file for stack "${session.stack}" (${statePath(session.stateDir, session.stack)})`,
-        `run \`ecs-ha up --stack ${session.stack}\` first, or pass the --stack and --state-dir it used`,
-      );
-    }
+    if (!state.exists) throw noStateFile(session);
     return work(stackRefs(state.snapshot()));
   });
 }

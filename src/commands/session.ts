@@ -108,13 +108,16 @@ export async function readStackState(session: Session): Promise<StateFile> {
   const region = await session.aws.region();
   const account = await session.aws.account();
   const file = readOwnStateFile(session.stateDir, session.stack, account, region);
-  if (!file) {
-    throw new OperationError(
-      `there is no state file for stack "${session.stack}" (${statePath(session.stateDir, session.stack)})`,
-      `run \`ecs-ha up --stack ${session.stack}\` first, or pass the --stack and --state-dir it used`,
-    );
-  }
+  if (!file) throw noStateFile(session);
   return file;
+}
+
+/** For the commands that need a stack `up` built: there is none under this name and folder. */
+export function noStateFile(session: Session): OperationError {
+  return new OperationError(
+    `there is no state file for stack "${session.stack}" (${statePath(session.stateDir, session.stack)})`,
+    `run \`ecs-ha up --stack ${session.stack}\` first, or pass the --stack and --state-dir it used`,
+  );
 }
 
 /** The engine that runs the steps of this session's stack. */

@@ -1,23 +1,13 @@
-import { attributeCallsTo, type AwsClients } from '../aws/clients.js';
+import { attributeCallsTo } from '../aws/clients.js';
 import { awsErrorCode, awsErrorMessage, failedOperation, hintFor, isCredentialsError } from '../aws/errors.js';
-import { interruptibleClock, type Clock } from '../aws/poll.js';
-import { type ResourceNames, type StackConfig } from '../config.js';
+import { interruptibleClock } from '../aws/poll.js';
 import { AwsStepError, EcsHaError, EnvironmentError, InterruptedError } from '../errors.js';
-import type { CommandRunner } from '../process/runner.js';
-import type { StateStore } from '../state/store.js';
 import type { Reporter } from '../ui/reporter.js';
 import { runGraph } from './graph.js';
-import type { Step, StepContext } from './step.js';
+import type { StackResources, Step, StepContext } from './step.js';
 
-export interface Engine {
-  config: StackConfig;
-  names: ResourceNames;
-  aws: AwsClients;
-  state: StateStore;
-  clock: Clock;
-  runner: CommandRunner;
+export interface Engine extends StackResources {
   reporter: Reporter;
-  waitTimeoutMs: number;
   concurrency?: number;
   signal?: AbortSignal;
 }
@@ -27,14 +17,15 @@ export type Phase = 'ensure' | 'destroy' | 'discover';
 const verbs: Record<Phase, string> = { ensure: 'ensuring', destroy: 'removing', discover: 'looking for' };
 
 export function stepContext(engine: Engine, step: Step): StepContext {
+  const { config, names, aws, state, runner, waitTimeoutMs } = engine;
   return {
-    config: engine.config,
-    names: engine.names,
-    aws: engine.aws,
-    state: engine.state,
+    config,
+    names,
+    aws,
+    state,
+    runner,
+    waitTimeoutMs,
     clock: interruptibleClock(engine.clock, engine.signal),
-    runner: engine.runner,
-    waitTimeoutMs: engine.waitTimeoutMs,
     progress: (message) => engine.reporter.progress(step.id, `${step.title}: ${message}`),
     notice: (message) => engine.reporter.warn(message),
   };

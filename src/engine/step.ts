@@ -4,8 +4,8 @@ import type { ResourceNames, StackConfig } from '../config.js';
 import type { CommandRunner } from '../process/runner.js';
 import type { StateStore } from '../state/store.js';
 
-/** What a step gets to do its work. One per step run, with `progress` bound to that step. */
-export interface StepContext {
+/** What the steps of one stack work with: the engine holds it, and hands it to each step. */
+export interface StackResources {
   config: StackConfig;
   names: ResourceNames;
   aws: AwsClients;
@@ -14,6 +14,10 @@ export interface StepContext {
   runner: CommandRunner;
   /** How long a step may wait for AWS (load balancer provisioning, ENI release …). */
   waitTimeoutMs: number;
+}
+
+/** What a step gets to do its work. One per step run, with `progress` bound to that step. */
+export interface StepContext extends StackResources {
   /** Shows how a long wait is going. */
   progress(message: string): void;
   /** Tells the user something worth knowing (adopted a role, skipped Docker …). */
