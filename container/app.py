@@ -36,16 +36,21 @@ def get_az():
         return None
 
 
+def _hostname():
+    # In a container HOSTNAME is the container's hostname; a local task process gets its own.
+    return os.environ.get("HOSTNAME") or socket.gethostname()
+
+
 @app.route("/")
 def index():
-    return f"Hello from {socket.gethostname()} - Version {_version()}"
+    return f"Hello from {_hostname()} - Version {_version()}"
 
 
 @app.route("/health")
 def health():
     return jsonify(
         status="healthy",
-        hostname=socket.gethostname(),
+        hostname=_hostname(),
         version=_version(),
         az=get_az(),
     )

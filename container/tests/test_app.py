@@ -58,6 +58,7 @@ def metadata_server():
 
 
 def test_index_greets_with_hostname_and_version(client, monkeypatch):
+    monkeypatch.delenv("HOSTNAME", raising=False)
     monkeypatch.setenv("APP_VERSION", "2.5")
     resp = client.get("/")
     assert resp.status_code == 200
@@ -69,6 +70,7 @@ def test_index_default_version(client):
 
 
 def test_health_fields(client, monkeypatch):
+    monkeypatch.delenv("HOSTNAME", raising=False)
     monkeypatch.setenv("APP_VERSION", "3.0")
     resp = client.get("/health")
     assert resp.status_code == 200
@@ -79,6 +81,19 @@ def test_health_fields(client, monkeypatch):
         "version": "3.0",
         "az": None,  # no metadata env var: key present, value null
     }
+
+
+def test_hostname_from_environment(client, monkeypatch):
+    # What a container (and a local task process) is told its hostname is.
+    monkeypatch.setenv("HOSTNAME", "ip-10-0-1-23")
+    assert client.get("/").get_data(as_text=True) == "Hello from ip-10-0-1-23 - Version 1.0"
+    assert client.get("/health").get_json()["hostname"] == "ip-10-0-1-23"
+
+
+def test_empty_hostname_variable_falls_back_to_the_machine(client, monkeypatch):
+    monkeypatch.setenv("HOSTNAME", "")
+    assert client.get("/").get_data(as_text=True) == f"Hello from {socket.gethostname()} - Version 1.0"
+    assert client.get("/health").get_json()["hostname"] == socket.gethostname()
 
 
 def test_az_read_once_from_metadata(client, monkeypatch, metadata_server):

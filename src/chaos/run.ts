@@ -7,7 +7,7 @@ import { ListTasksCommand, StopTaskCommand } from '@aws-sdk/client-ecs';
 import type { Clock } from '../aws/poll.js';
 import { noStateFile, withStackState, type Session } from '../commands/session.js';
 import { EnvironmentError } from '../errors.js';
-import { cloudMapInstances, describeService, describeTasks, stackRefs, targetHealth, type StackRefs, type TaskView } from '../inspect/stack.js';
+import { cloudMapInstances, describeService, describeTasks, listsNoTasks, stackRefs, targetHealth, type StackRefs, type TaskView } from '../inspect/stack.js';
 import { startProber, type Prober } from '../probe/prober.js';
 import { modeLabel, type ChaosOptions } from './options.js';
 import { preflight, type Preflight } from './preflight.js';
@@ -36,14 +36,14 @@ const MAX_FAILED_POLLS = 3;
 
 /** Runs the chaos test on the session's stack; the caller renders and concludes the report. */
 export async function runChaos(session: Session, options: ChaosOptions, deps: ChaosDependencies = {}): Promise<ChaosReport> {
-  if (session.local || session.emulatorEndpoint) {
-    throw new EnvironmentError(
-      `chaos needs real running tasks: the AWS emulator${session.emulatorEndpoint ? ` at ${session.emulatorEndpoint}` : ''} runs no containers, so there is nothing to stop or measure`,
-      'run it against a stack on AWS (without --local or an endpoint override)',
-    );
-  }
   return withChaosLock(session, async (refs) => {
     const { reporter } = session;
+    if (session.emulatorEndpoint && (await listsNoTasks(session.aws, refs))) {
+      throw new EnvironmentError(
+        `chaos needs running tasks: the endpoint ${session.emulatorEndpoint} lists no task for service ${refs.service}, so it runs no containers and there is nothing to stop or measure`,
+        'use --local, whose data plane runs the tasks, or run against a stack on AWS',
+      );
+    }
     reporter.start('preflight', `checking service ${refs.service} before the test`);
     let checked: Preflight;
     try {

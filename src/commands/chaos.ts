@@ -1,7 +1,6 @@
 import { parseChaosOptions, type ChaosOptionInput } from '../chaos/options.js';
 import { concludeChaos } from '../chaos/report.js';
 import { runChaos } from '../chaos/run.js';
-import { EnvironmentError } from '../errors.js';
 import { abortOnInterrupt } from './interrupt.js';
 import { openSession, validateCommon, type CommonOptions, type Session } from './session.js';
 
@@ -14,13 +13,6 @@ export interface ChaosCliOptions extends CommonOptions, ChaosOptionInput {}
 export async function chaosAction(options: ChaosCliOptions): Promise<void> {
   validateCommon(options);
   const chaos = parseChaosOptions(options);
-  if (options.local) {
-    // Refused before the emulator is started: it would have nothing to stop.
-    throw new EnvironmentError(
-      'chaos needs real running tasks: the local emulator runs no containers, so there is nothing to stop or measure',
-      'run it against a stack on AWS (without --local); `ecs-ha verify --local` checks what the emulator can show',
-    );
-  }
   let session: Session | undefined;
   const interrupt = abortOnInterrupt(() => session?.reporter);
   try {

@@ -26,7 +26,7 @@ export interface Session {
   stack: string;
   stateDir: string;
   local: boolean;
-  /** Talking to an AWS emulator (--local or an endpoint override): it runs no containers. */
+  /** Talking to an endpoint other than AWS's own (--local or an override); whether it runs containers is seen from what it answers. */
   emulatorEndpoint?: string;
   json: boolean;
   aws: AwsClients;
@@ -51,8 +51,11 @@ export function validateCommon(options: CommonOptions): void {
   }
 }
 
-/** Builds the session: the emulator for --local, the clients, the reporter. */
-export async function openSession(options: CommonOptions, signal: AbortSignal, startEmulator: boolean): Promise<Session> {
+/**
+ * Builds the session: the local AWS for --local (started when `start` names the app folder it runs,
+ * otherwise only found), the clients, the reporter.
+ */
+export async function openSession(options: CommonOptions, signal: AbortSignal, start: false | { appDir: string }): Promise<Session> {
   const reporter = createReporter({ json: Boolean(options.json), interactive: Boolean(process.stderr.isTTY) });
   const settings: AwsSettings = {
     region: options.region,
@@ -61,10 +64,17 @@ export async function openSession(options: CommonOptions, signal: AbortSignal, s
     tracePath: options.trace ?? process.env.ECS_HA_TRACE,
   };
   if (options.local) {
-    const emulator = startEmulator
-      ? await ensureEmulator(options.stateDir, options.stack, realClock)
+    const emulator = start
+      ? await ensureEmulator(options.stateDir, options.stack, { appDir: start.appDir, clock: realClock, onNotice: (text) => reporter.warn(text) })
       : { info: await runningEmulator(options.stateDir, options.stack), started: false };
-    if (emulator.started) reporter.info(`started the local AWS emulator (moto) on ${emulator.info?.endpointUrl}`);
+    if (!emulator.info) {
+      // Never started here: a fresh emulator's memory would hold no stack anyway.
+      throw new OperationError(
+        `the local AWS emulator for stack "${options.stack}" is not running, so there is no local stack`,
+        `run \`ecs-ha up --local --stack ${options.stack}\` first`,
+      );
+    }
+    if (emulator.started) reporter.info(`started the local AWS emulator (moto and the local data plane) on ${emulator.info?.endpointUrl}`);
     Object.assign(settings, {
       region: LOCAL_REGION,
       profile: undefined,

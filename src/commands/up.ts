@@ -14,7 +14,7 @@ import { UsageError } from '../errors.js';
 import { runPhase, stepContext } from '../engine/run.js';
 import type { ResourceRecord } from '../state/store.js';
 import { ALL_STEPS } from '../steps/index.js';
-import { serviceStep, waitUntilServiceHealthy } from '../steps/service.js';
+import { serviceRunsTasks, serviceStep, waitUntilServiceHealthy } from '../steps/service.js';
 import { abortOnInterrupt } from './interrupt.js';
 import { BUNDLED_APP_DIR, openSession, stackEngine, validateCommon, withStackState, type CommonOptions, type Session } from './session.js';
 
@@ -78,7 +78,13 @@ export async function runUp(session: Session, config: StackConfig, options: { wa
     const engine = stackEngine(session, config, state, options);
     const outcomes = await runPhase(engine, ALL_STEPS, 'ensure');
     let health: UpResult['health'];
-    if (options.wait) {
+    let wait = options.wait;
+    if (wait && session.emulatorEndpoint && !(await attributeCallsTo('wait', () => serviceRunsTasks(stepContext(engine, serviceStep))))) {
+      // Plain moto reports a service but never starts a task: the wait could only time out.
+      reporter.warn(`not waiting for healthy tasks: the endpoint ${session.emulatorEndpoint} lists no task for the service, so it runs no containers`);
+      wait = false;
+    }
+    if (wait) {
       reporter.start('wait', 'waiting for the service to be steady and every target healthy');
       health = await attributeCallsTo('wait', () => waitUntilServiceHealthy(stepContext(engine, serviceStep), options.timeoutMs));
       reporter.succeed('wait', `service steady: ${health.runningCount} tasks in ${health.availabilityZones.join(', ')}, ${health.healthyTargets} healthy targets`);
@@ -90,7 +96,7 @@ export async function runUp(session: Session, config: StackConfig, options: { wa
       region: state.region,
       ...(typeof dnsName === 'string' ? { url: `http://${dnsName}` } : {}),
       stateFile: state.path,
-      waited: options.wait,
+      waited: wait,
       ...(health ? { health } : {}),
       steps: outcomes.map(({ step, summary }) => ({ step, summary })),
       resources: state.snapshot().resources,
@@ -110,7 +116,7 @@ export function renderUp(session: Session, result: UpResult): void {
     const { runningCount, availabilityZones, healthyTargets } = result.health;
     reporter.result(`Health: ${runningCount} tasks running in ${availabilityZones.join(', ')}; ${healthyTargets} targets healthy`);
   } else {
-    reporter.result('Health: not waited for (--no-wait); run `ecs-ha verify` to check it');
+    reporter.result(`Health: not waited for; run \`ecs-ha verify${session.local ? ' --local' : ''}\` to check it`);
   }
   reporter.result(formatResources(result.resources));
   reporter.result(`State:  ${result.stateFile}`);
@@ -136,15 +142,8 @@ export async function upAction(options: UpOptions): Promise<void> {
   let session: Session | undefined;
   const interrupt = abortOnInterrupt(() => session?.reporter);
   try {
-    session = await openSession(options, interrupt.signal, true);
-    let wait = options.wait;
-    if (wait && (session.local || session.emulatorEndpoint)) {
-      // An emulator registers no targets: the wait could only time out.
-      const which = session.local ? '--local implies --no-wait' : `an endpoint override (${session.emulatorEndpoint}) implies --no-wait`;
-      session.reporter.warn(`${which}: the emulator runs no containers, so there are no tasks or targets to wait for`);
-      wait = false;
-    }
-    const result = await runUp(session, config, { wait, timeoutMs, ...(concurrency ? { concurrency } : {}) });
+    session = await openSession(options, interrupt.signal, { appDir: config.appDir });
+    const result = await runUp(session, config, { wait: options.wait, timeoutMs, ...(concurrency ? { concurrency } : {}) });
     session.reporter.stop();
     renderUp(session, result);
   } finally {

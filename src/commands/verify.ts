@@ -1,7 +1,6 @@
 import { parseInteger } from '../config.js';
 import { OperationError } from '../errors.js';
 import { stackRefs } from '../inspect/stack.js';
-import { runningEmulator } from '../local/emulator.js';
 import { formatVerify, runVerify, type VerifyResult } from '../verify/run.js';
 import { abortOnInterrupt } from './interrupt.js';
 import { openSession, readStackState, validateCommon, type CommonOptions, type Session } from './session.js';
@@ -31,13 +30,6 @@ export async function verifyAction(options: VerifyCliOptions): Promise<void> {
   validateCommon(options);
   const requests = parseInteger('--requests', options.requests, 1, 1000);
   const timeoutMs = parseInteger('--timeout', options.timeout, 1) * 1000;
-  if (options.local && !(await runningEmulator(options.stateDir, options.stack))) {
-    // verify only reads: it never starts an emulator, whose fresh memory would hold no stack anyway.
-    throw new OperationError(
-      `the local AWS emulator for stack "${options.stack}" is not running, so there is no local stack to verify`,
-      `run \`ecs-ha up --local --stack ${options.stack}\` first`,
-    );
-  }
   let session: Session | undefined;
   const interrupt = abortOnInterrupt(() => session?.reporter);
   try {

@@ -100,6 +100,23 @@ export async function describeTasks(aws: AwsClients, refs: StackRefs, taskArns: 
   return views;
 }
 
+/**
+ * True when the endpoint reports the service wanting tasks but lists none, running or stopped: it
+ * runs no containers (plain moto). ECS, and the local data plane, list a service's tasks from its
+ * first seconds. Any doubt (the service cannot be read) answers false, so the checks run and say why.
+ */
+export async function listsNoTasks(aws: AwsClients, refs: StackRefs, running?: TaskView[]): Promise<boolean> {
+  try {
+    if ((running ?? (await serviceTasks(aws, refs))).length > 0) return false;
+    const service = await describeService(aws, refs);
+    if (!service || (service.desiredCount ?? 0) === 0) return false;
+    const { taskArns = [] } = await aws.ecs.send(new ListTasksCommand({ cluster: refs.cluster, serviceName: refs.service, desiredStatus: 'STOPPED', maxResults: 1 }));
+    return taskArns.length === 0;
+  } catch {
+    return false;
+  }
+}
+
 export interface TargetView {
   ip: string;
   port?: number;

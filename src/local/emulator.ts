@@ -1,109 +1,176 @@
+/**
+ * `--local`: the local AWS, one background process per stack (src/local/plane/main.ts) that runs
+ * moto for the control plane and ecs-ha's own data plane for tasks, load balancers and Cloud Map
+ * instances. This side starts it, finds it, and stops it, and cleans up after one that was killed.
+ */
 import { spawn, spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
+import { existsSync, mkdirSync, openSync, readFileSync, rmSync, closeSync } from 'node:fs';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { realClock, type Clock } from '../aws/poll.js';
-import { EnvironmentError } from '../errors.js';
+import { EnvironmentError, UsageError } from '../errors.js';
 import { isProcessAlive } from '../process/alive.js';
+import type { PlaneArguments, PlaneInfo } from './plane/main.js';
+import { killRecorded } from './plane/runtime.js';
 
 /** The emulator's fixed identity: moto answers for this account with any credentials. */
 export const LOCAL_REGION = 'us-east-1';
 export const LOCAL_CREDENTIALS = { accessKeyId: 'testing', secretAccessKey: 'testing' };
+/** Scales the data plane's waits (health checks, draining, stop timeouts); 1 = what AWS takes. */
+export const TIME_SCALE_VARIABLE = 'ECS_HA_LOCAL_TIME_SCALE';
 
-export interface EmulatorInfo {
-  pid: number;
-  port: number;
-  endpointUrl: string;
-  startedAt: string;
+export type EmulatorInfo = PlaneInfo;
+
+const PLANE_MAIN = fileURLToPath(new URL('./plane/main.js', import.meta.url));
+
+function paths(stateDir: string, stack: string) {
+  return {
+    info: join(stateDir, `${stack}.emulator.json`),
+    log: join(stateDir, `${stack}.emulator.log`),
+    tasks: join(stateDir, `${stack}.tasks.json`),
+  };
 }
 
-function infoPath(stateDir: string, stack: string): string {
-  return join(stateDir, `${stack}.emulator.json`);
-}
-
-
-async function answers(endpointUrl: string): Promise<boolean> {
+function readInfo(path: string): PlaneInfo | undefined {
   try {
-    const response = await fetch(`${endpointUrl}/moto-api/config`, { signal: AbortSignal.timeout(3_000) });
-    return response.ok;
+    const info = JSON.parse(readFileSync(path, 'utf8')) as PlaneInfo;
+    return Number.isInteger(info.pid) && info.pid > 1 && /^http:\/\/127\.0\.0\.1:\d+$/.test(info.endpointUrl) ? info : undefined;
+  } catch {
+    return undefined; // missing, or cut short by a crash
+  }
+}
+
+/** The plane answers its own ping with its pid: a reused port or pid is not taken for it. */
+async function answers(info: PlaneInfo): Promise<boolean> {
+  try {
+    const response = await fetch(`${info.endpointUrl}/_ecs-ha/ping`, { signal: AbortSignal.timeout(3_000) });
+    return response.ok && ((await response.json()) as { pid?: number }).pid === info.pid;
   } catch {
     return false;
   }
 }
 
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      server.close(() => (typeof address === 'object' && address ? resolve(address.port) : reject(new Error('no port'))));
-    });
-  });
+/** Kills what a dead plane left: its moto (if it is still moto) and its task processes. */
+async function cleanUpAfter(stateDir: string, stack: string, info: PlaneInfo | undefined): Promise<void> {
+  const files = paths(stateDir, stack);
+  if (info && Number.isInteger(info.motoPid) && info.motoPid > 1 && isProcessAlive(info.motoPid) && commandLine(info.motoPid).includes('moto.server')) {
+    try {
+      process.kill(info.motoPid, 'SIGKILL');
+    } catch {
+      // gone meanwhile
+    }
+  }
+  await killRecorded(files.tasks);
+  rmSync(files.info, { force: true });
 }
 
-/** The emulator this stack uses, if it is running. */
+function commandLine(pid: number): string {
+  const ps = spawnSync('ps', ['-o', 'command=', '-p', String(pid)], { encoding: 'utf8' });
+  return ps.status === 0 ? ps.stdout.trim() : '';
+}
+
+/** The local AWS this stack uses, if it is running; cleans up after a dead one. */
 export async function runningEmulator(stateDir: string, stack: string): Promise<EmulatorInfo | undefined> {
-  const path = infoPath(stateDir, stack);
-  if (!existsSync(path)) return undefined;
-  let info: EmulatorInfo | undefined;
-  try {
-    info = JSON.parse(readFileSync(path, 'utf8')) as EmulatorInfo;
-  } catch {
-    info = undefined; // cut short by a crash: treat as not running
-  }
-  if (info && isProcessAlive(info.pid) && (await answers(info.endpointUrl))) return info;
-  rmSync(path, { force: true });
+  const files = paths(stateDir, stack);
+  if (!existsSync(files.info) && !existsSync(files.tasks)) return undefined;
+  const info = readInfo(files.info);
+  if (info && isProcessAlive(info.pid) && (await answers(info))) return info;
+  await cleanUpAfter(stateDir, stack, info);
   return undefined;
 }
 
-/**
- * Starts the moto AWS emulator on loopback for this stack, unless it already runs. It keeps
- * running after the command ends (its resources live in its memory) until `down --local`.
- */
-export async function ensureEmulator(stateDir: string, stack: string, clock: Clock, python = 'python3'): Promise<{ info: EmulatorInfo; started: boolean }> {
-  const running = await runningEmulator(stateDir, stack);
-  if (running) return { info: running, started: false };
-
-  const check = spawnSync(python, ['-c', 'import moto.server'], { encoding: 'utf8' });
-  if (check.error || check.status !== 0) {
-    throw new EnvironmentError(
-      `--local needs the moto AWS emulator, but \`${python} -c "import moto.server"\` failed: ${(check.error?.message ?? check.stderr).trim().split('\n').pop()}`,
-      "install it with `pip install 'moto[server]'`, or drop --local to use your AWS account",
-    );
+/** The data plane's time scale from the environment; refused unless a number in (0, 1]. */
+export function timeScaleFromEnv(env: NodeJS.ProcessEnv = process.env): number {
+  const raw = env[TIME_SCALE_VARIABLE];
+  if (raw === undefined || raw === '') return 1;
+  const scale = Number(raw);
+  if (!Number.isFinite(scale) || scale <= 0 || scale > 1) {
+    throw new UsageError(`invalid ${TIME_SCALE_VARIABLE} "${raw}": expected a number greater than 0 and at most 1 (0.1 runs the local data plane 10 times faster)`);
   }
-  mkdirSync(stateDir, { recursive: true, mode: 0o700 });
-  const port = await freePort();
-  const log = openSync(join(stateDir, `${stack}.emulator.log`), 'a', 0o600);
-  const child = spawn(python, ['-m', 'moto.server', '-H', '127.0.0.1', '-p', String(port)], {
-    detached: true,
-    stdio: ['ignore', log, log],
-    env: { ...process.env, MOTO_IAM_LOAD_MANAGED_POLICIES: 'true' },
-  });
-  child.unref();
-  const info: EmulatorInfo = { pid: child.pid!, port, endpointUrl: `http://127.0.0.1:${port}`, startedAt: new Date().toISOString() };
-  const deadline = clock.now() + 30_000;
-  while (!(await answers(info.endpointUrl))) {
-    if (clock.now() > deadline || !isProcessAlive(info.pid)) {
-      throw new EnvironmentError(`the moto emulator did not start on port ${port}`, `see ${join(stateDir, `${stack}.emulator.log`)}`);
-    }
-    await clock.sleep(200);
-  }
-  writeFileSync(infoPath(stateDir, stack), JSON.stringify(info), { mode: 0o600 });
-  return { info, started: true };
+  return scale;
 }
 
-export async function stopEmulator(stateDir: string, stack: string): Promise<boolean> {
-  const info = await runningEmulator(stateDir, stack);
-  rmSync(infoPath(stateDir, stack), { force: true });
-  rmSync(join(stateDir, `${stack}.emulator.log`), { force: true });
-  if (!info) return false;
-  try {
-    process.kill(info.pid, 'SIGTERM');
-  } catch {
-    return true; // already gone
+/** What `--local` needs on this machine, each missing piece named with the command that installs it. */
+export function checkLocalPrerequisites(appDir: string, python = 'python3'): void {
+  const missing: string[] = [];
+  const probe = (module: string) => spawnSync(python, ['-c', `import ${module}`], { encoding: 'utf8' });
+  const first = probe('moto.server');
+  if (first.error) {
+    throw new EnvironmentError(`--local needs ${python}, which was not found: ${first.error.message}`, 'install Python 3 (3.9 or newer), or drop --local to use your AWS account');
   }
-  // Wait for it to exit, so that the next `up --local` does not find it half-stopped.
-  for (let waited = 0; waited < 5_000 && isProcessAlive(info.pid); waited += 100) await realClock.sleep(100);
-  return true;
+  if (first.status !== 0) missing.push(`the moto AWS emulator (\`${python} -c "import moto.server"\` failed): install it with \`${python} -m pip install 'moto[server]'\``);
+  if (probe('flask').status !== 0 || probe('gunicorn').status !== 0) {
+    missing.push(`the app's Flask and gunicorn: install them with \`${python} -m pip install -r ${join(appDir, 'requirements.txt')}\``);
+  }
+  if (missing.length > 0) {
+    throw new EnvironmentError(`--local runs the app on this machine and needs ${missing.join('; and ')}`, 'or drop --local to use your AWS account');
+  }
+}
+
+/** The environment of the plane: nothing of the user's AWS configuration, only what runs Python. */
+function planeEnvironment(): Record<string, string> {
+  const env: Record<string, string> = {};
+  for (const key of ['PATH', 'HOME', 'LANG', 'LC_ALL', 'TMPDIR', 'PYTHONPATH', 'VIRTUAL_ENV', 'PYENV_VERSION', 'PYENV_ROOT']) {
+    if (process.env[key]) env[key] = process.env[key]!;
+  }
+  return env;
+}
+
+/**
+ * Starts the local AWS for this stack unless it already runs. It keeps running after the command
+ * ends (the stack lives in its memory) until `down --local`.
+ */
+export async function ensureEmulator(
+  stateDir: string,
+  stack: string,
+  options: { appDir: string; clock?: Clock; python?: string; onNotice?: (text: string) => void },
+): Promise<{ info: EmulatorInfo; started: boolean }> {
+  const running = await runningEmulator(stateDir, stack);
+  if (running) {
+    if (running.appDir !== options.appDir) {
+      options.onNotice?.(`the local data plane already runs the app from ${running.appDir}; run \`ecs-ha down --local\` first to run ${options.appDir}`);
+    }
+    return { info: running, started: false };
+  }
+  const python = options.python ?? 'python3';
+  const clock = options.clock ?? realClock;
+  const timeScale = timeScaleFromEnv();
+  checkLocalPrerequisites(options.appDir, python);
+  mkdirSync(stateDir, { recursive: true, mode: 0o700 });
+  const files = paths(stateDir, stack);
+  const args: PlaneArguments = { infoPath: files.info, tasksPath: files.tasks, appDir: options.appDir, timeScale, python, region: LOCAL_REGION, credentials: LOCAL_CREDENTIALS };
+  const log = openSync(files.log, 'a', 0o600);
+  const child = spawn(process.execPath, [PLANE_MAIN, JSON.stringify(args)], { detached: true, stdio: ['ignore', log, log], env: planeEnvironment() });
+  closeSync(log);
+  child.unref();
+  const deadline = clock.now() + 60_000;
+  for (;;) {
+    const info = readInfo(files.info);
+    if (info && info.pid === child.pid && (await answers(info))) return { info, started: true };
+    if (clock.now() > deadline || !isProcessAlive(child.pid!)) {
+      if (isProcessAlive(child.pid!)) process.kill(child.pid!, 'SIGTERM');
+      const tail = existsSync(files.log) ? readFileSync(files.log, 'utf8').trim().split('\n').slice(-3).join(' | ') : '';
+      throw new EnvironmentError(`the local AWS emulator did not start${tail ? `: ${tail}` : ''}`, `see ${files.log}`);
+    }
+    await clock.sleep(100);
+  }
+}
+
+/** Stops the local AWS and every task process of this stack; true when one was running. */
+export async function stopEmulator(stateDir: string, stack: string): Promise<boolean> {
+  const files = paths(stateDir, stack);
+  const info = await runningEmulator(stateDir, stack);
+  if (info) {
+    try {
+      process.kill(info.pid, 'SIGTERM');
+    } catch {
+      // already gone
+    }
+    // It stops its tasks (SIGTERM, then SIGKILL) and moto before it exits.
+    for (let waited = 0; waited < 20_000 && isProcessAlive(info.pid); waited += 100) await realClock.sleep(100);
+    if (isProcessAlive(info.pid)) process.kill(info.pid, 'SIGKILL');
+    await cleanUpAfter(stateDir, stack, info);
+  }
+  rmSync(files.log, { force: true });
+  return Boolean(info);
 }

@@ -16,7 +16,10 @@ import { ecsStackTag, hasStackTag } from '../engine/tags.js';
 import { OperationError } from '../errors.js';
 import { isRolePropagationError, retryWhileTransient } from './taskDefinition.js';
 
-const POLL_MS = 10_000;
+/** Waits poll every 2 s (one cheap describe call): `up` says "healthy" within seconds of it being so. */
+const WAIT_POLL_MS = 2_000;
+/** On an endpoint override, how long a service may list no task at all before it is taken to run none. */
+const FIRST_TASK_WITHIN_MS = 10_000;
 /** Ours to keep: the grace period that covers app start plus the first health checks. */
 const HEALTH_CHECK_GRACE_SECONDS = 30;
 const GONE_CODES = ['ServiceNotFoundException', 'ServiceNotActiveException', 'ClusterNotFoundException'];
@@ -55,7 +58,7 @@ async function waitUntilInactive(ctx: StepContext, cluster: string): Promise<voi
       clock: ctx.clock,
       what: `service ${ctx.names.service} to be deleted`,
       timeoutMs: ctx.waitTimeoutMs,
-      intervalMs: POLL_MS,
+      intervalMs: WAIT_POLL_MS,
       onWait: (seconds, status) => ctx.progress(`service ${ctx.names.service} ${status} (${seconds}s)`),
     },
   );
@@ -187,6 +190,26 @@ export const serviceStep: Step = {
   },
 };
 
+/**
+ * Whether the endpoint starts tasks for the service at all. ECS lists a service's first tasks
+ * (PROVISIONING, or STOPPED after a failed launch) within seconds; an emulator that runs no
+ * containers, such as plain moto, never lists one.
+ */
+export async function serviceRunsTasks(ctx: StepContext, withinMs = FIRST_TASK_WITHIN_MS): Promise<boolean> {
+  const cluster = clusterOf(ctx);
+  const started = ctx.clock.now();
+  for (;;) {
+    for (const desiredStatus of ['RUNNING', 'STOPPED'] as const) {
+      const { taskArns = [] } = await ctx.aws.ecs.send(new ListTasksCommand({ cluster, serviceName: ctx.names.service, desiredStatus, maxResults: 1 }));
+      if (taskArns.length > 0) return true;
+    }
+    const service = await describeService(ctx, cluster, false);
+    if ((service?.desiredCount ?? 0) === 0) return true; // nothing to list yet, and nothing to wait for either
+    if (ctx.clock.now() - started >= withinMs) return false;
+    await ctx.clock.sleep(1_000);
+  }
+}
+
 export interface ServiceHealth {
   runningCount: number;
   healthyTargets: number;
@@ -235,7 +258,7 @@ export async function waitUntilServiceHealthy(ctx: StepContext, timeoutMs: numbe
       else if (pending === 0 && running === desired && rollout && rollout !== 'COMPLETED') details.push(`rollout ${rollout.toLowerCase().replace('_', ' ')}`);
       return { done: false, status: details.join(', ') };
     },
-    { clock: ctx.clock, what: `service ${name} to run its tasks`, timeoutMs, intervalMs: POLL_MS, onWait: (_s, status) => ctx.progress(`${status} (${elapsed()}s)`) },
+    { clock: ctx.clock, what: `service ${name} to run its tasks`, timeoutMs, intervalMs: WAIT_POLL_MS, onWait: (_s, status) => ctx.progress(`${status} (${elapsed()}s)`) },
   );
 
   const healthyTargets = await pollUntil(
@@ -255,7 +278,7 @@ export async function waitUntilServiceHealthy(ctx: StepContext, timeoutMs: numbe
       clock: ctx.clock,
       what: `the targets of service ${name} to become healthy`,
       timeoutMs: remaining(),
-      intervalMs: POLL_MS,
+      intervalMs: WAIT_POLL_MS,
       onWait: (_s, status) => ctx.progress(`${status} (${elapsed()}s)`),
     },
   );

@@ -43,12 +43,12 @@ export async function runCheck(name: string, body: () => Promise<CheckOutcome>):
 export interface CheckContext {
   refs: StackRefs;
   observed: Observations;
-  /** Set when talking to an AWS emulator: the checks that need running containers are SKIP, never OK. */
+  /** Set when the endpoint lists no task for the service (an emulator that runs nothing): the checks that need running containers are SKIP, never OK. */
   emulatorEndpoint?: string;
 }
 
 export function emulatorReason(endpoint: string): string {
-  return `the AWS emulator at ${endpoint} runs no containers`;
+  return `the endpoint ${endpoint} lists no task for the service: it runs no containers`;
 }
 
 /** The service's desired count, or undefined when it cannot be read (the service checks report why). */

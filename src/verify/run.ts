@@ -3,7 +3,7 @@
  * renders the result: one aligned line per check, then a count of OK / FAIL / SKIP.
  */
 import type { Session } from '../commands/session.js';
-import type { StackRefs } from '../inspect/stack.js';
+import { listsNoTasks, type StackRefs } from '../inspect/stack.js';
 import {
   cloudMapMatches,
   clusterActive,
@@ -55,10 +55,13 @@ export interface VerifyResult {
 export async function runVerify(session: Session, refs: StackRefs, options: VerifyOptions): Promise<VerifyResult> {
   const { reporter } = session;
   let url: Promise<UrlObservation> | undefined;
+  const observed = observe(session.aws, refs);
+  // An endpoint override may run containers (the local data plane, LocalStack) or not (plain moto): what it lists decides.
+  const noContainers = session.emulatorEndpoint !== undefined && (await listsNoTasks(session.aws, refs, await observed.tasks().catch(() => undefined)));
   const ctx: UrlCheckContext = {
     refs,
-    observed: observe(session.aws, refs),
-    ...(session.emulatorEndpoint ? { emulatorEndpoint: session.emulatorEndpoint } : {}),
+    observed,
+    ...(noContainers ? { emulatorEndpoint: session.emulatorEndpoint } : {}),
     url: () =>
       (url ??= observeUrl(options.baseUrl, {
         requests: options.requests,

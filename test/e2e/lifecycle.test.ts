@@ -5,7 +5,7 @@ import { CreateClusterCommand, DescribeClustersCommand } from '@aws-sdk/client-e
 import { CreateRoleCommand, GetRoleCommand } from '@aws-sdk/client-iam';
 import { describe, expect, it } from 'vitest';
 import { isMutatingOperation } from '../../src/aws/clients.js';
-import { emulatorEnv, emulatorPerFile, MOTO_ACCOUNT, PREBUILT_IMAGE, readTrace, runCli, tempDir } from './harness.js';
+import { emulatorEnv, emulatorPerFile, localEnv, MOTO_ACCOUNT, PREBUILT_IMAGE, readTrace, runCli, tempDir } from './harness.js';
 import { counts, emulatorClients, inventory, NONE, ONE_OF_EACH } from './inventory.js';
 
 const IMAGE = PREBUILT_IMAGE;
@@ -186,17 +186,14 @@ describe('up and down against the emulator', () => {
 
   it('runs the README main job with --local: starts its own emulator, builds the stack with an ECR repository, removes it and stops', async () => {
     const cwd = tempDir();
-    const env = emulatorEnv('http://127.0.0.1:9');
-    delete env.AWS_ENDPOINT_URL;
-    delete env.AWS_ACCESS_KEY_ID;
-    delete env.AWS_SECRET_ACCESS_KEY;
+    const env = localEnv();
 
     const up = await runCli(['up', '--local', '--stack', 'local-demo', '--json'], { cwd, env });
     expect(up.stderr).toContain('started the local AWS emulator');
-    expect(up.stderr).toContain('--local implies --no-wait');
     expect(up.stderr).toMatch(/Docker is skipped/);
     expect(up.code).toBe(0);
     const result = JSON.parse(up.stdout);
+    expect(result.waited).toBe(true);
     expect(result.resources.repository.origin).toBe('created');
     expect(result.resources.image.id).toMatch(/\.dkr\.ecr\.us-east-1\.amazonaws\.com\/local-demo:[0-9a-f]{12}$/);
     const emulator = JSON.parse(readFileSync(join(cwd, '.ecs-ha', 'local-demo.emulator.json'), 'utf8'));
@@ -237,11 +234,11 @@ describe('up and down against the emulator', () => {
     expect(counts(await inventory(aws, STACK))).toEqual(NONE);
   });
 
-  it('does not wait for healthy targets an emulator will never have', async () => {
+  it('does not wait for healthy targets on an endpoint that lists no task (plain moto)', async () => {
     const cwd = tempDir();
     const env = emulatorEnv(emulator().endpoint);
     const up = await runCli(['up', '--stack', STACK, '--image', IMAGE, '--json'], { cwd, env });
-    expect(up.stderr).toContain(`an endpoint override (${emulator().endpoint}) implies --no-wait`);
+    expect(up.stderr).toContain(`the endpoint ${emulator().endpoint} lists no task for the service, so it runs no containers`);
     expect(up.code).toBe(0);
     expect(JSON.parse(up.stdout).waited).toBe(false);
     expect((await runCli(['down', '--stack', STACK], { cwd, env })).code).toBe(0);

@@ -5,13 +5,12 @@ import { DescribeTaskDefinitionCommand } from '@aws-sdk/client-ecs';
 import { readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { emulatorEnv, runCli, tempDir } from './harness.js';
+import { localEnv, runCli, tempDir } from './harness.js';
 import { emulatorClients } from './inventory.js';
 
 const STACK = 'sec';
 const cwd = tempDir();
-const env = emulatorEnv('http://127.0.0.1:9');
-delete env.AWS_ENDPOINT_URL;
+const env = localEnv();
 let state: { resources: Record<string, { id: string; details?: Record<string, unknown> }> };
 let aws: ReturnType<typeof emulatorClients>;
 

@@ -42,14 +42,16 @@ describe('verify against the emulator', () => {
     expect(check('service steady').evidence).toBe('2/2 running, 0 pending, 1 deployment COMPLETED');
     expect(check('listener').evidence).toMatch(/^listener HTTP:80 \(\w+\) forwards to target group e2e-verify-tg$/);
     for (const name of NEEDS_CONTAINERS) {
-      expect(check(name), name).toMatchObject({ status: 'SKIP', evidence: `the AWS emulator at ${emulator().endpoint} runs no containers` });
+      expect(check(name), name).toMatchObject({ status: 'SKIP', evidence: `the endpoint ${emulator().endpoint} lists no task for the service: it runs no containers` });
     }
 
-    // Without containers there is nothing to list: one identity call and three describes, all reads.
+    // What the endpoint lists decides (both task lists are empty), then only the control-plane reads: all reads.
     const calls = readTrace(trace);
     expect(calls.map((c) => `${c.service}:${c.operation}`).sort()).toEqual([
       'ECS:DescribeClusters',
       'ECS:DescribeServices',
+      'ECS:ListTasks',
+      'ECS:ListTasks',
       'ElasticLoadBalancingV2:DescribeListeners',
       'STS:GetCallerIdentity',
     ]);

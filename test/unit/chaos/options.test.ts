@@ -76,9 +76,9 @@ describe('chaosAction', () => {
     expect(sts.calls()).toHaveLength(0);
   });
 
-  it('refuses --local with exit 3 before starting the emulator or calling AWS', async () => {
+  it('refuses --local when the local emulator of the stack is not running, without starting one or calling AWS', async () => {
     const options = cli({ killOne: true, local: true });
-    await expect(chaosAction(options)).rejects.toMatchObject({ exitCode: ExitCode.environment, message: expect.stringContaining('the local emulator runs no containers') });
+    await expect(chaosAction(options)).rejects.toMatchObject({ exitCode: ExitCode.failed, message: expect.stringContaining('the local AWS emulator for stack "demo" is not running') });
     expect(sts.calls()).toHaveLength(0);
     expect(existsSync(join(options.stateDir, 'demo.lock'))).toBe(false);
   });

@@ -352,11 +352,21 @@ describe('chaos --kill-one', () => {
     expect(again.now() - 1_000_000).toBe(22_000);
   });
 
-  it('refuses to run against an AWS emulator, before any AWS call', async () => {
-    const s = { ...session(fakeClock()), emulatorEndpoint: 'http://127.0.0.1:5000' };
-    await expect(runChaos(s, options())).rejects.toMatchObject({ exitCode: ExitCode.environment, message: expect.stringContaining('runs no containers') });
-    expect(sts.calls()).toHaveLength(0);
-    expect(ecs.calls()).toHaveLength(0);
+  it('refuses an endpoint override that lists no task (plain moto), before stopping anything', async () => {
+    const clock = fakeClock();
+    world = new World(clock, 2, []);
+    const s = { ...session(clock), emulatorEndpoint: 'http://127.0.0.1:5000' };
+    await expect(runChaos(s, options())).rejects.toMatchObject({ exitCode: ExitCode.environment, message: expect.stringContaining('lists no task for service demo, so it runs no containers') });
+    expect(ecs.commandCalls(StopTaskCommand)).toHaveLength(0);
+  });
+
+  it('runs against an endpoint override that lists running tasks, as against AWS', async () => {
+    const clock = fakeClock();
+    world = cleanReplacement(clock);
+    const s = { ...session(clock), emulatorEndpoint: 'http://127.0.0.1:5000' };
+    const report = await runChaos(s, options(), { startProber: cannedProber(() => ({ ok: true })), pick: () => 0, url: 'http://127.0.0.1:9' });
+    expect(report.recovered).toBe(true);
+    expect(ecs.commandCalls(StopTaskCommand)).toHaveLength(1);
   });
 
   it('refuses when the stack has no state file', async () => {

@@ -198,7 +198,7 @@ describe('ECS service step', () => {
     await serviceStep.ensure(ctx);
 
     expect(ecs.commandCalls(DescribeServicesCommand)).toHaveLength(3);
-    expect(ctx.clock.slept).toEqual([10_000]);
+    expect(ctx.clock.slept).toEqual([2_000]);
     expect(ecs.commandCalls(CreateServiceCommand)).toHaveLength(1);
   });
 
@@ -243,8 +243,8 @@ describe('ECS service step', () => {
 
     expect(ecs.commandCalls(UpdateServiceCommand)[0]!.args[0].input).toEqual({ cluster: 'demo', service: 'demo', desiredCount: 0 });
     expect(ecs.commandCalls(DeleteServiceCommand)[0]!.args[0].input).toEqual({ cluster: 'demo', service: 'demo', force: true });
-    expect(ctx.clock.slept).toEqual([10_000, 10_000]);
-    expect(ctx.progressLines).toEqual(['service demo DRAINING, 2 running (0s)', 'service demo DRAINING, 1 running (10s)']);
+    expect(ctx.clock.slept).toEqual([2_000, 2_000]);
+    expect(ctx.progressLines).toEqual(['service demo DRAINING, 2 running (0s)', 'service demo DRAINING, 1 running (2s)']);
     expect(ctx.state.get('service')).toBeUndefined();
   });
 
@@ -358,9 +358,9 @@ describe('waitUntilServiceHealthy', () => {
     expect(health).toEqual({ runningCount: 2, healthyTargets: 2, availabilityZones: ['us-east-1a', 'us-east-1b'] });
     expect(ctx.progressLines).toEqual([
       '0/2 running, 2 pending (0s)',
-      '1/2 running, 1 pending (10s)',
-      '2/2 running, 0/2 targets healthy (20s)',
-      '2/2 running, 1/2 targets healthy (30s)',
+      '1/2 running, 1 pending (2s)',
+      '2/2 running, 0/2 targets healthy (4s)',
+      '2/2 running, 1/2 targets healthy (6s)',
     ]);
     expect(elbv2.commandCalls(DescribeTargetHealthCommand)[0]!.args[0].input).toEqual({ TargetGroupArn: targetGroupArn });
     expect(ecs.commandCalls(ListTasksCommand)[0]!.args[0].input).toEqual({ cluster: 'demo', serviceName: 'demo', desiredStatus: 'RUNNING' });

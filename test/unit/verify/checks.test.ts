@@ -263,9 +263,10 @@ describe('runVerify', () => {
     expect(statuses(result)).toEqual({ ...ALL_OK, 'cloud map': 'FAIL' });
   });
 
-  it('against an emulator skips every check that needs containers, never OK, and sends no request', async () => {
+  it('against an endpoint that lists no task (plain moto) skips every check that needs containers, never OK, and sends no request', async () => {
     scriptHealthyStack();
-    const reason = 'the AWS emulator at http://127.0.0.1:5000 runs no containers';
+    ecs.on(ListTasksCommand).resolves({ taskArns: [] });
+    const reason = 'the endpoint http://127.0.0.1:5000 lists no task for the service: it runs no containers';
     const result = await runVerify(session({ emulatorEndpoint: 'http://127.0.0.1:5000' }), refs(), { ...OPTIONS, baseUrl: refs().url });
 
     for (const name of ['tasks across AZs', 'targets healthy', 'cloud map', 'url answers', 'url across tasks', 'url across AZs']) {
@@ -273,10 +274,19 @@ describe('runVerify', () => {
     }
     expect(formatVerify(result, { colour: false }).at(-1)).toBe('verify: 4 OK, 0 FAIL, 6 SKIP');
     expect(result.passed).toBe(true);
-    expect(ecs.commandCalls(ListTasksCommand)).toHaveLength(0);
+    // Both lists were asked: the tasks wanted running, and the recently stopped ones.
+    expect(ecs.commandCalls(ListTasksCommand).map((c) => c.args[0].input.desiredStatus)).toEqual(['RUNNING', 'STOPPED']);
     expect(elbv2.commandCalls(DescribeTargetHealthCommand)).toHaveLength(0);
     expect(cloudMap.commandCalls(ListInstancesCommand)).toHaveLength(0);
     expect(served).toBe(0);
+  });
+
+  it('against an endpoint override that lists tasks (the local data plane, LocalStack) runs every check for real', async () => {
+    scriptHealthyStack();
+    const result = await runVerify(session({ emulatorEndpoint: 'http://127.0.0.1:5000' }), refs(), { ...OPTIONS, baseUrl: refs().url });
+
+    expect(statuses(result)).toEqual(ALL_OK);
+    expect(served).toBeGreaterThan(0);
   });
 
   it('fails only the check whose AWS call failed', async () => {

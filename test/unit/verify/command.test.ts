@@ -153,7 +153,7 @@ describe('verifyAction', () => {
 
     expect(error).toMatchObject({
       exitCode: ExitCode.failed,
-      message: 'the local AWS emulator for stack "demo" is not running, so there is no local stack to verify',
+      message: 'the local AWS emulator for stack "demo" is not running, so there is no local stack',
       hint: 'run `ecs-ha up --local --stack demo` first',
     });
     expect(awsCalls()).toBe(0);

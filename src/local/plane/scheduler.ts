@@ -1,0 +1,427 @@
+/**
+ * The local ECS service scheduler: keeps each service at its desired count, spreads tasks over the
+ * AZs of its subnets, replaces stopped and unhealthy tasks, rolls deployments out within
+ * minimumHealthyPercent / maximumPercent, and trips the deployment circuit breaker. Configuration is
+ * read from moto on every pass; what moto does not keep (deployment settings) comes from the
+ * CreateService / UpdateService requests the endpoint saw.
+ */
+import { randomBytes } from 'node:crypto';
+import { createServer } from 'node:net';
+import { UpdateServiceCommand, type Service, type TaskDefinition } from '@aws-sdk/client-ecs';
+import type { AwsClients } from '../../aws/clients.js';
+import type { Balancers } from './balancers.js';
+import type { TaskLifecycle } from './lifecycle.js';
+import { DEFAULT_SETTINGS, SERVING, STARTING, type LocalDeployment, type LocalService, type LocalTask, type ServiceSettings } from './model.js';
+import { loopbackAddress } from './runtime.js';
+import type { PlaneClock } from './types.js';
+import type { MotoWorld, ServiceView } from './world.js';
+
+const RECONCILE_MS = 500;
+/** ECS keeps stopped tasks visible for at least an hour; a bounded number is enough here. */
+const STOPPED_TASKS_KEPT = 200;
+const EVENTS_KEPT = 100;
+
+const hex = (bytes: number): string => randomBytes(bytes).toString('hex');
+const newDeploymentId = (): string => `ecs-svc/${BigInt(`0x${hex(8)}`).toString().slice(0, 19)}`;
+
+export interface SchedulerOptions {
+  world: MotoWorld;
+  /** Straight to moto: the scheduler's own writes (a rollback's task definition). */
+  aws: AwsClients;
+  balancers: Balancers;
+  clock: PlaneClock;
+  account: string;
+  region: string;
+  appDir: string;
+  /** Whether every task gets its own loopback address (Linux) or its own port on 127.0.0.1. */
+  platform?: NodeJS.Platform;
+  freePort: () => Promise<number>;
+  lifecycle: () => TaskLifecycle;
+  onTasksChanged?: (tasks: LocalTask[]) => void;
+  log?: (line: string) => void;
+}
+
+export class Scheduler {
+  readonly services = new Map<string, LocalService>();
+  readonly tasks = new Map<string, LocalTask>();
+  private timer: NodeJS.Timeout | undefined;
+  private running: Promise<void> | undefined;
+  private again = false;
+  /** Where address allocation starts: random, so that two stacks' planes rarely try the same address first. */
+  private hostIndex = Math.floor(Math.random() * 250);
+
+  constructor(private readonly options: SchedulerOptions) {}
+
+  start(): void {
+    this.timer = setInterval(() => this.poke(), RECONCILE_MS);
+  }
+
+  async close(): Promise<void> {
+    clearInterval(this.timer);
+    await this.running;
+  }
+
+  /** Runs a reconcile pass now (or right after the one in progress). */
+  poke(): void {
+    if (this.running) {
+      this.again = true;
+      return;
+    }
+    this.running = this.reconcile()
+      .catch((error: unknown) => this.options.log?.(`reconcile failed: ${(error as Error).message}`))
+      .finally(() => {
+        this.running = undefined;
+        if (this.again) {
+          this.again = false;
+          this.poke();
+        }
+      });
+  }
+
+  // ---- what the endpoint tells the scheduler ----
+
+  serviceCreated(clusterName: string, service: Service, settings: Partial<ServiceSettings>): void {
+    const key = `${clusterName}/${service.serviceName}`;
+    this.services.set(key, {
+      key,
+      arn: service.serviceArn ?? key,
+      clusterArn: service.clusterArn ?? '',
+      name: service.serviceName ?? '',
+      settings: { ...DEFAULT_SETTINGS, ...settings },
+      deployments: [],
+      events: [],
+      deleted: false,
+      desiredCount: service.desiredCount ?? 0,
+      rollingBack: false,
+      steady: false,
+    });
+    // The first deployment exists as soon as the service does, as on ECS.
+    if (service.taskDefinition) this.startDeployment(this.services.get(key)!, service.taskDefinition);
+    this.poke();
+  }
+
+  /** ECS starts the new deployment within the UpdateService call, so the next DescribeServices shows it. */
+  serviceUpdated(clusterName: string, service: Service, settings: Partial<ServiceSettings>, forceNewDeployment: boolean): void {
+    const local = this.services.get(`${clusterName}/${service.serviceName}`);
+    if (!local) return;
+    local.settings = { ...local.settings, ...settings };
+    if (service.desiredCount !== undefined) local.desiredCount = service.desiredCount;
+    const primary = local.deployments[0];
+    if (service.taskDefinition && (forceNewDeployment || primary?.taskDefinition !== service.taskDefinition)) this.startDeployment(local, service.taskDefinition);
+    this.poke();
+  }
+
+  serviceDeleted(clusterName: string, serviceName: string): void {
+    const local = this.services.get(`${clusterName}/${serviceName}`);
+    if (local) local.deleted = true;
+    this.poke();
+  }
+
+  service(clusterName: string, serviceName: string): LocalService | undefined {
+    return this.services.get(`${clusterName}/${serviceName}`);
+  }
+
+  tasksOf(local: LocalService): LocalTask[] {
+    return [...this.tasks.values()].filter((t) => t.clusterArn === local.clusterArn && t.serviceName === local.name);
+  }
+
+  stopTask(task: LocalTask, reason: string | undefined): void {
+    void this.options.lifecycle().stop(task, 'UserInitiated', reason || 'Task stopped by user');
+    this.poke();
+  }
+
+  // ---- reconcile ----
+
+  private async reconcile(): Promise<void> {
+    const { world, balancers, clock } = this.options;
+    const readAt = clock.now();
+    const [views, loadBalancers] = await Promise.all([world.services(), world.loadBalancers()]);
+    const groupArns = new Set<string>();
+    for (const lb of loadBalancers) if (lb.targetGroupArn) groupArns.add(lb.targetGroupArn);
+    for (const { service } of views) for (const lb of service.loadBalancers ?? []) if (lb.targetGroupArn) groupArns.add(lb.targetGroupArn);
+    balancers.syncTargetGroups(await world.targetGroups([...groupArns]));
+    await balancers.syncLoadBalancers(loadBalancers, readAt);
+
+    const seen = new Set<string>();
+    for (const view of views) {
+      const key = `${view.clusterName}/${view.service.serviceName}`;
+      seen.add(key);
+      let local = this.services.get(key);
+      if (!local || (local.deleted && view.service.status === 'ACTIVE' && local.arn !== view.service.serviceArn)) {
+        // A service the endpoint did not see created (the plane restarted): ECS's defaults apply.
+        this.serviceCreated(view.clusterName, view.service, {});
+        local = this.services.get(key)!;
+      }
+      if (view.service.status !== 'ACTIVE') local.deleted = true;
+      await this.reconcileService(local, view);
+    }
+    for (const local of this.services.values()) {
+      if (!seen.has(local.key)) local.deleted = true;
+      if (local.deleted) this.drainDeleted(local);
+    }
+    this.forgetOldStoppedTasks();
+  }
+
+  private drainDeleted(local: LocalService): void {
+    const reason = `Scaling activity initiated by (deployment ${local.deployments[0]?.id ?? 'unknown'})`;
+    for (const task of this.tasksOf(local)) {
+      if (task.desiredStatus === 'RUNNING') void this.options.lifecycle().stop(task, 'ServiceSchedulerInitiated', reason);
+    }
+  }
+
+  private async reconcileService(local: LocalService, view: ServiceView): Promise<void> {
+    if (local.deleted || local.rollingBack) return;
+    const { service } = view;
+    local.desiredCount = service.desiredCount ?? 0;
+    const taskDefinitionArn = service.taskDefinition;
+    if (!taskDefinitionArn) return;
+    let primary = local.deployments[0];
+    // A change the endpoint did not see (made straight to moto): a new deployment all the same.
+    if (!primary || primary.taskDefinition !== taskDefinitionArn) primary = this.startDeployment(local, taskDefinitionArn);
+
+    const desired = service.desiredCount ?? 0;
+    const { minimumHealthyPercent, maximumPercent } = local.settings;
+    const upper = Math.max(1, Math.floor((desired * maximumPercent) / 100));
+    const lower = Math.ceil((desired * minimumHealthyPercent) / 100);
+    const lifecycle = this.options.lifecycle();
+    const targetGroupArn = service.loadBalancers?.[0]?.targetGroupArn;
+    const group = targetGroupArn ? this.options.balancers.group(targetGroupArn) : undefined;
+    const healthy = (task: LocalTask): boolean => {
+      if (task.lastStatus !== 'RUNNING') return false;
+      if (!group) return true;
+      return group.health(task.ip).some((t) => t.port === task.port && t.state === 'healthy');
+    };
+    for (const task of this.tasksOf(local)) if (healthy(task)) task.everHealthy = true;
+
+    // A target that stays unhealthy past the grace period gets its task replaced.
+    const graceMs = this.options.clock.scaled(local.settings.healthCheckGracePeriodSeconds * 1000);
+    for (const task of this.live(local)) {
+      if (!group || task.lastStatus !== 'RUNNING' || (task.startedAt ?? 0) + graceMs > this.options.clock.now()) continue;
+      const target = group.health(task.ip).find((t) => t.port === task.port);
+      if (target?.state !== 'unhealthy') continue;
+      this.event(local, `(service ${local.name}) (port ${task.port}) is unhealthy in (target-group ${targetGroupArn}) due to (reason ${target.description ?? 'Health checks failed'}).`);
+      void lifecycle.stop(task, 'ServiceSchedulerInitiated', `Task failed ELB health checks in (target-group ${targetGroupArn})`, { failed: !task.everHealthy });
+      this.event(local, `(service ${local.name}) has stopped 1 running tasks: (task ${task.id}).`);
+    }
+
+    const live = this.live(local);
+    const primaryLive = live.filter((t) => t.deploymentId === primary.id);
+    // Start the primary deployment's tasks, within maximumPercent.
+    if (primary.rolloutState !== 'FAILED') {
+      let room = Math.min(desired - primaryLive.length, upper - live.length);
+      if (room > 0) {
+        const definition = await this.options.world.taskDefinition(primary.taskDefinition);
+        const zones = await this.options.world.zonesOf(service.networkConfiguration?.awsvpcConfiguration?.subnets ?? []);
+        const started: string[] = [];
+        while (room-- > 0 && zones.size > 0) {
+          const task = await this.launch(local, view, primary, definition, zones, targetGroupArn);
+          started.push(task.id);
+        }
+        if (started.length > 0) this.event(local, `(service ${local.name}) has started ${started.length} tasks: ${started.map((id) => `(task ${id})`).join(' ')}.`);
+      }
+    }
+
+    // Stop older deployments' tasks while minimumHealthyPercent stays met: unhealthy ones first.
+    let healthyCount = this.live(local).filter(healthy).length;
+    const old = this.live(local)
+      .filter((t) => t.deploymentId !== primary.id)
+      .sort((a, b) => Number(healthy(a)) - Number(healthy(b)));
+    const stopped: string[] = [];
+    for (const task of old) {
+      if (healthy(task)) {
+        if (healthyCount - 1 < lower) break;
+        healthyCount--;
+      }
+      void lifecycle.stop(task, 'ServiceSchedulerInitiated', `Scaling activity initiated by (deployment ${primary.id})`);
+      stopped.push(task.id);
+    }
+    // Scale in: the newest not-serving tasks first, then from the AZ with the most tasks.
+    const extra = this.live(local).filter((t) => t.deploymentId === primary.id);
+    for (let excess = extra.length - desired; excess > 0; excess--) {
+      const victim = this.scaleInVictim(extra, healthy);
+      if (!victim) break;
+      extra.splice(extra.indexOf(victim), 1);
+      void lifecycle.stop(victim, 'ServiceSchedulerInitiated', `Scaling activity initiated by (deployment ${primary.id})`);
+      stopped.push(victim.id);
+    }
+    if (stopped.length > 0) this.event(local, `(service ${local.name}) has stopped ${stopped.length} running tasks: ${stopped.map((id) => `(task ${id})`).join(' ')}.`);
+
+    this.settleDeployments(local, primary, desired, healthy);
+  }
+
+  private settleDeployments(local: LocalService, primary: LocalDeployment, desired: number, healthy: (t: LocalTask) => boolean): void {
+    const now = this.options.clock.now();
+    const tasks = this.tasksOf(local);
+    // An older deployment is gone once none of its tasks is left running or stopping.
+    local.deployments = local.deployments.filter((d) => d === primary || tasks.some((t) => t.deploymentId === d.id && t.lastStatus !== 'STOPPED'));
+    const primaryHealthy = tasks.filter((t) => t.deploymentId === primary.id && t.desiredStatus === 'RUNNING' && healthy(t)).length;
+    const primaryLive = tasks.filter((t) => t.deploymentId === primary.id && t.desiredStatus === 'RUNNING').length;
+    if (primary.rolloutState === 'IN_PROGRESS' && local.deployments.length === 1 && primaryHealthy === desired && primaryLive === desired) {
+      primary.rolloutState = 'COMPLETED';
+      primary.rolloutStateReason = `ECS deployment ${primary.id} completed.`;
+      primary.updatedAt = now;
+      this.event(local, `(service ${local.name}) (deployment ${primary.id}) deployment completed.`);
+    }
+    const running = tasks.filter((t) => SERVING.has(t.lastStatus)).length;
+    const steady = primary.rolloutState === 'COMPLETED' && local.deployments.length === 1 && running === desired && !tasks.some((t) => STARTING.has(t.lastStatus));
+    if (steady && !local.steady) this.event(local, `(service ${local.name}) has reached a steady state.`);
+    local.steady = steady;
+  }
+
+  private scaleInVictim(tasks: LocalTask[], healthy: (t: LocalTask) => boolean): LocalTask | undefined {
+    const notServing = tasks.filter((t) => !healthy(t));
+    if (notServing.length > 0) return notServing[notServing.length - 1];
+    const perZone = new Map<string, LocalTask[]>();
+    for (const task of tasks) perZone.set(task.availabilityZone, [...(perZone.get(task.availabilityZone) ?? []), task]);
+    const busiest = [...perZone.values()].sort((a, b) => b.length - a.length)[0];
+    return busiest?.[busiest.length - 1];
+  }
+
+  private live(local: LocalService): LocalTask[] {
+    return this.tasksOf(local).filter((t) => t.desiredStatus === 'RUNNING');
+  }
+
+  private startDeployment(local: LocalService, taskDefinition: string, reason?: string): LocalDeployment {
+    const now = this.options.clock.now();
+    for (const deployment of local.deployments) deployment.status = 'ACTIVE';
+    const id = newDeploymentId();
+    const deployment: LocalDeployment = {
+      id,
+      status: 'PRIMARY',
+      taskDefinition,
+      createdAt: now,
+      updatedAt: now,
+      rolloutState: 'IN_PROGRESS',
+      rolloutStateReason: reason ?? `ECS deployment ${id} in progress.`,
+      failedTasks: 0,
+    };
+    local.deployments.unshift(deployment);
+    local.steady = false;
+    return deployment;
+  }
+
+  /** A task of the primary deployment stopped without ever serving: the circuit breaker counts it. */
+  taskExited(task: LocalTask): void {
+    const local = [...this.services.values()].find((s) => s.clusterArn === task.clusterArn && s.name === task.serviceName && !s.deleted);
+    const primary = local?.deployments[0];
+    if (local && primary && task.failed && task.deploymentId === primary.id && primary.rolloutState === 'IN_PROGRESS') {
+      primary.failedTasks++;
+      primary.updatedAt = this.options.clock.now();
+      const { enable, rollback } = local.settings.circuitBreaker;
+      if (enable && primary.failedTasks >= circuitBreakerThreshold(local.desiredCount)) void this.tripCircuitBreaker(local, primary, rollback);
+    }
+    this.options.onTasksChanged?.([...this.tasks.values()]);
+    this.poke();
+  }
+
+  private async tripCircuitBreaker(local: LocalService, failed: LocalDeployment, rollback: boolean): Promise<void> {
+    failed.rolloutState = 'FAILED';
+    failed.rolloutStateReason = 'ECS deployment circuit breaker: tasks failed to start.';
+    this.event(local, `(service ${local.name}) (deployment ${failed.id}) deployment failed: tasks failed to start.`);
+    const previous = local.deployments.find((d) => d !== failed && d.rolloutState === 'COMPLETED') ?? local.deployments.find((d) => d !== failed);
+    if (!rollback || !previous) return;
+    local.rollingBack = true;
+    const back = this.startDeployment(local, previous.taskDefinition, `ECS deployment circuit breaker: rolling back to deploymentId ${previous.id}.`);
+    // The previous deployment's tasks run the same task definition: they carry on in the rollback.
+    for (const task of this.tasksOf(local)) if (task.deploymentId === previous.id) task.deploymentId = back.id;
+    local.deployments = local.deployments.filter((d) => d !== previous);
+    failed.status = 'ACTIVE';
+    this.event(local, `(service ${local.name}) rolling back to deployment ${previous.id}.`);
+    const clusterName = local.key.split('/')[0];
+    try {
+      await this.options.aws.ecs.send(new UpdateServiceCommand({ cluster: clusterName, service: local.name, taskDefinition: previous.taskDefinition }));
+    } finally {
+      local.rollingBack = false;
+    }
+    this.poke();
+  }
+
+  private async launch(local: LocalService, view: ServiceView, deployment: LocalDeployment, definition: TaskDefinition, zones: Map<string, string>, targetGroupArn: string | undefined): Promise<LocalTask> {
+    const { clock, account, region } = this.options;
+    // Spread: the AZ with the fewest of this service's tasks, then the subnet order.
+    const zoneNames = [...new Set(zones.values())];
+    const counts = new Map(zoneNames.map((z) => [z, 0]));
+    for (const task of this.live(local)) counts.set(task.availabilityZone, (counts.get(task.availabilityZone) ?? 0) + 1);
+    const zone = [...counts.entries()].sort((a, b) => a[1] - b[1] || zoneNames.indexOf(a[0]) - zoneNames.indexOf(b[0]))[0]![0];
+    const subnetId = [...zones.entries()].find(([, z]) => z === zone)![0];
+    const container = definition.containerDefinitions?.[0] ?? {};
+    const containerPort = container.portMappings?.[0]?.containerPort ?? 8080;
+    const { ip, port } = await this.address(zoneNames.indexOf(zone), containerPort);
+    const id = hex(16);
+    const task: LocalTask = {
+      arn: `arn:aws:ecs:${region}:${account}:task/${view.clusterName}/${id}`,
+      id,
+      clusterArn: view.clusterArn,
+      serviceName: local.name,
+      deploymentId: deployment.id,
+      taskDefinitionArn: deployment.taskDefinition,
+      containerName: container.name ?? 'app',
+      image: container.image ?? '',
+      availabilityZone: zone,
+      subnetId,
+      ip,
+      port,
+      lastStatus: 'PROVISIONING',
+      desiredStatus: 'RUNNING',
+      createdAt: clock.now(),
+      failed: false,
+      everHealthy: false,
+    };
+    this.tasks.set(task.arn, task);
+    const environment: Record<string, string> = {};
+    for (const { name, value } of container.environment ?? []) if (name) environment[name] = value ?? '';
+    const registryArn = view.service.serviceRegistries?.[0]?.registryArn;
+    void this.options
+      .lifecycle()
+      .start({
+        task,
+        container,
+        family: definition.family ?? '',
+        revision: definition.revision ?? 0,
+        environment,
+        appDir: this.options.appDir,
+        ...(targetGroupArn ? { targetGroupArn } : {}),
+        ...(registryArn ? { discoveryServiceId: registryArn.split('/').pop()! } : {}),
+      })
+      .catch((error: unknown) => this.options.log?.(`task ${id} failed to start: ${(error as Error).message}`));
+    return task;
+  }
+
+  /**
+   * A loopback address for a new task in the AZ: its own address and the container port where the
+   * OS has many loopback addresses, else its own port. In use (another stack's plane, a task still
+   * stopping) means the next one.
+   */
+  private async address(azIndex: number, containerPort: number): Promise<{ ip: string; port: number }> {
+    const taken = new Set([...this.tasks.values()].filter((t) => t.lastStatus !== 'STOPPED').map((t) => `${t.ip}:${t.port}`));
+    for (let attempt = 0; attempt < 250; attempt++) {
+      const { ip, sharedHost } = loopbackAddress(azIndex, this.hostIndex++, this.options.platform);
+      const port = sharedHost ? await this.options.freePort() : containerPort;
+      if (!taken.has(`${ip}:${port}`) && (await canListen(ip, port))) return { ip, port };
+    }
+    throw new Error(`no free loopback address for a task in AZ index ${azIndex}`);
+  }
+
+  event(local: LocalService, message: string): void {
+    local.events.unshift({ id: hex(16).replace(/^(.{8})(.{4})(.{4})(.{4})/, '$1-$2-$3-$4-'), createdAt: this.options.clock.now(), message });
+    local.events.length = Math.min(local.events.length, EVENTS_KEPT);
+  }
+
+  private forgetOldStoppedTasks(): void {
+    const stopped = [...this.tasks.values()].filter((t) => t.lastStatus === 'STOPPED');
+    for (const task of stopped.slice(0, Math.max(0, stopped.length - STOPPED_TASKS_KEPT))) this.tasks.delete(task.arn);
+  }
+}
+
+function canListen(ip: string, port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const server = createServer();
+    server.once('error', () => resolve(false));
+    server.listen(port, ip, () => server.close(() => resolve(true)));
+  });
+}
+
+/** ECS: half the desired count, at least 3 and at most 200 failed tasks. */
+export function circuitBreakerThreshold(desired: number): number {
+  return Math.min(200, Math.max(3, Math.ceil(desired * 0.5)));
+}

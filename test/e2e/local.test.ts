@@ -1,0 +1,235 @@
+/**
+ * The user's path on the local data plane, each command as the README's quick start runs it:
+ * `up --local` (waiting), `verify --local`, `chaos --kill-one/--kill-az --local`, a rolling
+ * deployment, `down --local` — against real app processes behind the local load balancer. And the
+ * negative twin that shows the prober can see a failure: a task killed behind the plane's back.
+ */
+import { DescribeTasksCommand, DescribeServicesCommand, ListTasksCommand } from '@aws-sdk/client-ecs';
+import { FilterLogEventsCommand } from '@aws-sdk/client-cloudwatch-logs';
+import { execFileSync } from 'node:child_process';
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { isProcessAlive } from '../../src/process/alive.js';
+import { startProber } from '../../src/probe/prober.js';
+import { localEnv, runCli, runCliInterrupted, tempDir } from './harness.js';
+import { emulatorClients } from './inventory.js';
+
+const STACK = 'ha';
+
+interface PlaneFiles {
+  info: { pid: number; motoPid: number; endpointUrl: string };
+  taskPids: number[];
+}
+
+function planeFiles(cwd: string, stack: string): PlaneFiles {
+  const info = JSON.parse(readFileSync(join(cwd, '.ecs-ha', `${stack}.emulator.json`), 'utf8')) as PlaneFiles['info'];
+  const tasksPath = join(cwd, '.ecs-ha', `${stack}.tasks.json`);
+  const tasks = existsSync(tasksPath) ? (JSON.parse(readFileSync(tasksPath, 'utf8')) as { tasks: Array<{ pid: number }> }).tasks : [];
+  return { info, taskPids: tasks.map((t) => t.pid) };
+}
+
+/** Every process of the local world: the plane, moto, and each task's process group. */
+function processesOf(files: PlaneFiles): number[] {
+  return [files.info.pid, files.info.motoPid, ...files.taskPids];
+}
+
+/** Addresses the given processes listen on (TCP), from `ss`. */
+function listeningAddresses(pids: number[]): string[] {
+  const out = execFileSync('ss', ['-H', '-ltnp'], { encoding: 'utf8' });
+  return out
+    .split('\n')
+    .filter((line) => pids.some((pid) => line.includes(`pid=${pid},`)))
+    .map((line) => line.trim().split(/\s+/)[3] ?? '');
+}
+
+async function waitUntil(what: string, check: () => Promise<boolean>, timeoutMs = 60_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await check())) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((done) => setTimeout(done, 250));
+  }
+}
+
+describe('the local data plane, end to end', () => {
+  const cwd = tempDir();
+  const env = localEnv();
+  let url = '';
+  let aws: ReturnType<typeof emulatorClients>;
+  let seenPids: number[] = [];
+
+  const steady = async (): Promise<boolean> => {
+    const { services = [] } = await aws.ecs.send(new DescribeServicesCommand({ cluster: STACK, services: [STACK] }));
+    const s = services[0];
+    return s?.runningCount === 2 && s.pendingCount === 0 && s.deployments?.length === 1 && s.deployments[0]?.rolloutState === 'COMPLETED';
+  };
+  const remember = (): void => {
+    seenPids = [...new Set([...seenPids, ...processesOf(planeFiles(cwd, STACK))])];
+  };
+
+  beforeAll(async () => {
+    const up = await runCli(['up', '--local', '--stack', STACK, '--json'], { cwd, env, timeoutMs: 120_000 });
+    expect(up.code, up.stderr).toBe(0);
+    const result = JSON.parse(up.stdout);
+    url = result.url;
+    aws = emulatorClients(planeFiles(cwd, STACK).info.endpointUrl);
+    remember();
+  });
+
+  afterAll(async () => {
+    // Whatever happened above: nothing of the local world may outlive the tests.
+    await runCli(['down', '--local', '--stack', STACK], { cwd, env });
+  });
+
+  it('up --local waited for steady and healthy, and its URL answers from the app processes', async () => {
+    const state = JSON.parse(readFileSync(join(cwd, '.ecs-ha', `${STACK}.json`), 'utf8'));
+    expect(url).toMatch(/^http:\/\/127\.0\.0\.1:\d+$/);
+    expect(`http://${state.resources.loadBalancer.details.dnsName}`).toBe(url);
+    const answer = await (await fetch(url)).text();
+    expect(answer).toMatch(/^Hello from ip-127-0-\d+-\d+ - Version 1\.0$/);
+    const health = (await (await fetch(`${url}/health`)).json()) as { az: string; status: string };
+    expect(health.status).toBe('healthy');
+    expect(health.az).toMatch(/^us-east-1[a-f]$/);
+    expect(await steady()).toBe(true);
+  });
+
+  it('runs everything on loopback only', () => {
+    remember();
+    const addresses = listeningAddresses(seenPids);
+    expect(addresses.length).toBeGreaterThanOrEqual(4); // plane endpoint, proxy, metadata, moto, tasks
+    for (const address of addresses) expect(address, addresses.join(' ')).toMatch(/^127\.\d+\.\d+\.\d+:\d+$/);
+  });
+
+  it('ships the tasks output to the log group, where awslogs would put it', async () => {
+    const { taskArns = [] } = await aws.ecs.send(new ListTasksCommand({ cluster: STACK, serviceName: STACK }));
+    const taskId = taskArns[0]!.split('/').pop()!;
+    await waitUntil('the task log stream', async () => {
+      const { events = [] } = await aws.logs.send(new FilterLogEventsCommand({ logGroupName: `/ecs/${STACK}`, logStreamNames: [`ecs/app/${taskId}`] }));
+      return events.some((e) => /Booting worker|Listening at/.test(e.message ?? ''));
+    }, 15_000);
+  });
+
+  it('verify --local: every check OK, none skipped', async () => {
+    const verify = await runCli(['verify', '--local', '--stack', STACK, '--json'], { cwd, env });
+    expect(verify.code, verify.stderr).toBe(0);
+    const result = JSON.parse(verify.stdout) as { checks: Array<{ name: string; status: string; evidence: string }> };
+    expect(result.checks).toHaveLength(10);
+    for (const check of result.checks) expect(check.status, `${check.name}: ${check.evidence}`).toBe('OK');
+  });
+
+  it('chaos --kill-one --local: 0 failed requests, and a timeline that matches what the data plane did', async () => {
+    const chaos = await runCli(['chaos', '--kill-one', '--local', '--stack', STACK, '--json', '--rps', '20', '--baseline', '1', '--settle', '2'], { cwd, env });
+    expect(chaos.code, chaos.stderr).toBe(0);
+    const report = JSON.parse(chaos.stdout);
+    expect(report.passed).toBe(true);
+    expect(report.userSaw.failures).toBe(0);
+    expect(report.userSaw.requests).toBeGreaterThan(40);
+    const victim = report.victims[0].id as string;
+    const { tasks = [] } = await aws.ecs.send(new DescribeTasksCommand({ cluster: STACK, tasks: [victim] }));
+    const stopped = tasks[0]!;
+    expect(stopped.lastStatus).toBe('STOPPED');
+    expect(stopped.stopCode).toBe('UserInitiated');
+    // The report's "victim stopped" is within one poll (1 s) of the data plane's stoppedAt.
+    const t0 = Date.parse(report.stopRequestedAt);
+    const stoppedEvent = report.timeline.find((e: { event: string }) => e.event === 'victim stopped');
+    expect(stoppedEvent).toBeDefined();
+    const actual = (stopped.stoppedAt!.getTime() - t0) / 1000;
+    expect(Math.abs(stoppedEvent.seconds - actual), `timeline ${stoppedEvent.seconds}s, data plane ${actual}s`).toBeLessThanOrEqual(1.2);
+    expect(report.replacements).toHaveLength(1);
+    remember();
+  });
+
+  it('chaos --kill-az --local: the zone goes, the other zone serves, 0 failed requests', async () => {
+    await waitUntil('steady', steady);
+    const { taskArns = [] } = await aws.ecs.send(new ListTasksCommand({ cluster: STACK, serviceName: STACK }));
+    const { tasks = [] } = await aws.ecs.send(new DescribeTasksCommand({ cluster: STACK, tasks: taskArns }));
+    const zone = tasks[0]!.availabilityZone!;
+    const chaos = await runCli(['chaos', '--kill-az', zone, '--local', '--stack', STACK, '--json', '--rps', '20', '--baseline', '1', '--settle', '2'], { cwd, env });
+    expect(chaos.code, chaos.stderr).toBe(0);
+    const report = JSON.parse(chaos.stdout);
+    expect(report.userSaw.failures).toBe(0);
+    expect(report.victims.every((v: { az: string }) => v.az === zone)).toBe(true);
+    // The scheduler spreads the replacements back into the emptied zone.
+    expect(report.replacements.map((r: { az: string }) => r.az)).toEqual(report.victims.map(() => zone));
+    remember();
+  });
+
+  it('a task killed with SIGKILL behind the data plane gives failed requests (502) until health checks take it out', async () => {
+    await waitUntil('steady', steady);
+    remember();
+    const { taskPids } = planeFiles(cwd, STACK);
+    const prober = startProber({ baseUrl: url, rps: 20 });
+    await new Promise((done) => setTimeout(done, 1_000));
+    process.kill(-taskPids[0]!, 'SIGKILL');
+    await new Promise((done) => setTimeout(done, 5_000));
+    const report = await prober.stop();
+    const failed = report.records.filter((r) => r.outcome !== 'ok');
+    expect(failed.length, JSON.stringify(report.summary)).toBeGreaterThan(0);
+    expect(failed.every((r) => r.status === 502), failed.map((r) => r.error).join(', ')).toBe(true);
+    // The target was taken out: the last second answered without failure.
+    const end = report.records[report.records.length - 1]!.startedAt;
+    expect(report.records.filter((r) => r.startedAt > end - 1_000).every((r) => r.outcome === 'ok')).toBe(true);
+    // ECS replaces a task whose essential container exited.
+    await waitUntil('the replacement', steady);
+    const { taskArns = [] } = await aws.ecs.send(new ListTasksCommand({ cluster: STACK, serviceName: STACK, desiredStatus: 'STOPPED' }));
+    const { tasks = [] } = await aws.ecs.send(new DescribeTasksCommand({ cluster: STACK, tasks: taskArns }));
+    expect(tasks.map((t) => t.stopCode)).toContain('EssentialContainerExited');
+  });
+
+  it('a rolling deployment (up --app-version 2): both versions answer during the rollout, none fails', async () => {
+    await waitUntil('steady', steady);
+    const prober = startProber({ baseUrl: url, path: '/', rps: 20 });
+    const up = await runCli(['up', '--local', '--stack', STACK, '--app-version', '2', '--json'], { cwd, env, timeoutMs: 120_000 });
+    await new Promise((done) => setTimeout(done, 1_000));
+    const report = await prober.stop();
+    expect(up.code, up.stderr).toBe(0);
+    expect(JSON.parse(up.stdout).steps.find((s: { step: string }) => s.step === 'service').summary).toContain('updated service');
+    expect(report.summary.failures, JSON.stringify(report.summary.failuresByKind)).toBe(0);
+    expect(report.summary.versions).toEqual(['1.0', '2']);
+    const versions = report.records.map((r) => r.backend?.version);
+    expect(versions[0]).toBe('1.0');
+    expect(versions[versions.length - 1]).toBe('2');
+    expect(await steady()).toBe(true);
+    // ECS's account of it: the new deployment completed after the old tasks were stopped.
+    const { services = [] } = await aws.ecs.send(new DescribeServicesCommand({ cluster: STACK, services: [STACK] }));
+    const events = (services[0]!.events ?? []).map((e) => e.message ?? '');
+    expect(events.find((m) => m.includes('deployment completed'))).toContain(services[0]!.deployments![0]!.id!);
+    expect(events.some((m) => /has stopped \d running tasks/.test(m))).toBe(true);
+    remember();
+  });
+
+  it('down --local removes everything and leaves no process of the plane or of a task', async () => {
+    remember();
+    expect(seenPids.filter(isProcessAlive).length).toBeGreaterThan(2);
+    const down = await runCli(['down', '--local', '--stack', STACK], { cwd, env });
+    expect(down.code, down.stderr).toBe(0);
+    expect(down.stderr).toContain('stopped the local AWS emulator');
+    expect(seenPids.filter(isProcessAlive)).toEqual([]);
+    expect(existsSync(join(cwd, '.ecs-ha', `${STACK}.emulator.json`))).toBe(false);
+    expect(existsSync(join(cwd, '.ecs-ha', `${STACK}.tasks.json`))).toBe(false);
+    await expect(fetch(url)).rejects.toThrow();
+  });
+});
+
+describe('the local data plane after a crash', () => {
+  it('down --local cleans up after up --local was killed (SIGKILL) mid-run, and after the plane itself was killed', async () => {
+    const cwd = tempDir();
+    const env = localEnv();
+    const trace = join(cwd, 'trace.jsonl');
+    // Killed once the service exists and its tasks are starting.
+    const killed = await runCliInterrupted(['up', '--local', '--stack', 'crash'], { cwd, env, trace, afterCalls: 38, signal: 'SIGKILL' });
+    expect(killed.signal).toBe('SIGKILL');
+    await waitUntil('task processes', async () => planeFiles(cwd, 'crash').taskPids.length > 0, 30_000);
+    const files = planeFiles(cwd, 'crash');
+    const pids = processesOf(files);
+    expect(pids.filter(isProcessAlive)).toEqual(pids);
+
+    // The plane dies hard: its tasks and moto are left without it.
+    process.kill(files.info.pid, 'SIGKILL');
+    await waitUntil('the plane to be gone', async () => !isProcessAlive(files.info.pid));
+    const down = await runCli(['down', '--local', '--stack', 'crash'], { cwd, env });
+    expect(down.code, down.stderr).toBe(0);
+    await waitUntil('every process to be gone', async () => pids.filter(isProcessAlive).length === 0, 10_000);
+    expect(existsSync(join(cwd, '.ecs-ha', 'crash.json'))).toBe(false);
+  });
+});
