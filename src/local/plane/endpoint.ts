@@ -158,6 +158,7 @@ export class LocalEndpoint {
     const tasks = [...this.scheduler.tasks.values()].filter((t) => t.clusterArn === cluster.clusterArn);
     cluster.runningTasksCount = tasks.filter((t) => SERVING.has(t.lastStatus)).length;
     cluster.pendingTasksCount = tasks.filter((t) => t.desiredStatus === 'RUNNING' && STARTING.has(t.lastStatus)).length;
+    cluster.activeServicesCount = [...this.scheduler.services.values()].filter((s) => s.clusterArn === cluster.clusterArn && !s.deleted).length;
   }
 
   private clusterTasks(clusterRef: string | undefined): LocalTask[] {
