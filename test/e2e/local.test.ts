@@ -6,13 +6,13 @@
  */
 import { DescribeTasksCommand, DescribeServicesCommand, ListTasksCommand } from '@aws-sdk/client-ecs';
 import { FilterLogEventsCommand } from '@aws-sdk/client-cloudwatch-logs';
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { isProcessAlive } from '../../src/process/alive.js';
 import { startProber } from '../../src/probe/prober.js';
-import { localEnv, runCli, runCliInterrupted, tempDir } from './harness.js';
+import { CLI, localEnv, runCli, runCliInterrupted, tempDir } from './harness.js';
 import { emulatorClients } from './inventory.js';
 
 const STACK = 'ha';
@@ -231,5 +231,25 @@ describe('the local data plane after a crash', () => {
     expect(down.code, down.stderr).toBe(0);
     await waitUntil('every process to be gone', async () => pids.filter(isProcessAlive).length === 0, 10_000);
     expect(existsSync(join(cwd, '.ecs-ha', 'crash.json'))).toBe(false);
+  });
+
+  it('down --local leaves no process when up --local was killed while the local AWS was starting', async () => {
+    const cwd = tempDir();
+    const env = localEnv();
+    const child = spawn(process.execPath, [CLI, 'up', '--local', '--stack', 'early'], { cwd, env, stdio: 'ignore' });
+    // The log is opened just before the plane is spawned: kill the CLI before the plane is ready.
+    const logPath = join(cwd, '.ecs-ha', 'early.emulator.log');
+    await waitUntil('the plane to be spawned', async () => existsSync(logPath), 30_000);
+    child.kill('SIGKILL');
+    await new Promise((done) => child.once('close', done));
+    // The orphaned plane finishes starting on its own.
+    const infoPath = join(cwd, '.ecs-ha', 'early.emulator.json');
+    await waitUntil('the orphaned plane to be up', async () => existsSync(infoPath), 30_000);
+    const pids = processesOf(planeFiles(cwd, 'early'));
+    expect(pids.filter(isProcessAlive)).toEqual(pids);
+    const down = await runCli(['down', '--local', '--stack', 'early'], { cwd, env });
+    expect(down.code, down.stderr).toBe(0);
+    await waitUntil('every process to be gone', async () => pids.filter(isProcessAlive).length === 0, 10_000);
+    expect(existsSync(infoPath)).toBe(false);
   });
 });
