@@ -1,6 +1,7 @@
 import { parseChaosOptions, type ChaosOptionInput } from '../chaos/options.js';
 import { concludeChaos } from '../chaos/report.js';
 import { runChaos } from '../chaos/run.js';
+import { canAnimate } from '../ui/reporter.js';
 import { abortOnInterrupt } from './interrupt.js';
 import { openSession, validateCommon, type CommonOptions, type Session } from './session.js';
 
@@ -17,7 +18,7 @@ export async function chaosAction(options: ChaosCliOptions): Promise<void> {
   const interrupt = abortOnInterrupt(() => session?.reporter);
   try {
     session = await openSession(options, interrupt.signal, false);
-    const interactive = Boolean(process.stderr.isTTY) && !options.json;
+    const interactive = canAnimate(process.stderr) && !options.json;
     const report = await runChaos(session, chaos, { progressIntervalMs: interactive ? 0 : 5_000 });
     session.reporter.stop();
     concludeChaos(session, report);

@@ -29,6 +29,15 @@ export interface ReporterOptions {
   stderr?: NodeJS.WritableStream;
 }
 
+/**
+ * Whether a spinner can work on this stream: a terminal that reports a width, not TERM=dumb, not
+ * CI. A terminal of zero columns (some CI runners, `script`) made ora redraw its first frame
+ * forever.
+ */
+export function canAnimate(stream: { isTTY?: boolean; columns?: number }, env: NodeJS.ProcessEnv = process.env): boolean {
+  return Boolean(stream.isTTY) && (stream.columns ?? 0) > 0 && env.TERM !== 'dumb' && !env.CI;
+}
+
 export function createReporter(options: ReporterOptions): Reporter {
   const stdout = options.stdout ?? process.stdout;
   const stderr = options.stderr ?? process.stderr;
