@@ -17,7 +17,8 @@ function withCommonOptions(command: Command): Command {
     .option('--local', 'use the local moto AWS emulator instead of an AWS account (no account needed)')
     .option('--state-dir <dir>', 'where the state file is kept', '.ecs-ha')
     .option('--trace <file>', 'append one JSON line per AWS call to this file (default: ECS_HA_TRACE)')
-    .option('--json', 'print the result as one JSON document on stdout');
+    .option('--json', 'print the result (or the error) as one JSON document on stdout')
+    .option('--debug', 'on an error, also print its stack trace (or set ECS_HA_DEBUG=1)');
 }
 
 export function buildProgram(): Command {
@@ -94,9 +95,19 @@ export function buildProgram(): Command {
   return program;
 }
 
-function printError(error: EcsHaError): void {
+/** On stderr always; with --json also as one JSON document on stdout, so that scripts get one too. */
+function printError(error: EcsHaError, json: boolean): void {
   process.stderr.write(`error: ${error.message}\n`);
   if (error.hint) process.stderr.write(`hint: ${error.hint}\n`);
+  if (json) {
+    const body = { error: { code: error.name, message: error.message, ...(error.hint ? { hint: error.hint } : {}), exitCode: error.exitCode } };
+    process.stdout.write(`${JSON.stringify(body, null, 2)}\n`);
+  }
+}
+
+/** A stack trace only when asked for: --debug or ECS_HA_DEBUG=1. */
+function debugging(argv: string[]): boolean {
+  return argv.includes('--debug') || process.env.ECS_HA_DEBUG === '1';
 }
 
 /** The one place that turns errors into exit codes. */
@@ -111,12 +122,15 @@ export async function main(argv: string[]): Promise<void> {
       process.exitCode = commanderError.exitCode === 0 ? ExitCode.ok : ExitCode.usage;
       return;
     }
+    const json = argv.includes('--json');
     if (error instanceof EcsHaError) {
-      printError(error);
+      printError(error, json);
+      if (debugging(argv) && error.cause) process.stderr.write(`${(error.cause as Error)?.stack ?? String(error.cause)}\n`);
       process.exitCode = error.exitCode;
       return;
     }
-    process.stderr.write(`error: ${(error as Error)?.stack ?? String(error)}\n`);
+    if (debugging(argv)) process.stderr.write(`${(error as Error)?.stack ?? String(error)}\n`);
+    printError(new EcsHaError((error as Error)?.message ?? String(error), ExitCode.failed, 'this is a bug of ecs-ha or an error it does not know yet; run with --debug (or ECS_HA_DEBUG=1) for the stack trace'), json);
     process.exitCode = ExitCode.failed;
   }
 }

@@ -9,7 +9,7 @@ import { IAMClient } from '@aws-sdk/client-iam';
 import { ServiceDiscoveryClient } from '@aws-sdk/client-servicediscovery';
 import { GetCallerIdentityCommand, STSClient } from '@aws-sdk/client-sts';
 import { EnvironmentError } from '../errors.js';
-import { annotateOperation, awsErrorCode, awsErrorMessage, isCredentialsError } from './errors.js';
+import { annotateOperation, awsErrorCode, awsErrorMessage, isCredentialsError, isNetworkError, isNotAwsAnswer } from './errors.js';
 
 export const USER_AGENT = 'ecs-ha/0.1.0';
 
@@ -116,6 +116,17 @@ export class AwsClients {
       if (!identity.Account) throw new Error('GetCallerIdentity returned no account');
       return identity.Account;
     } catch (error) {
+      if (isNetworkError(error) || isNotAwsAnswer(error)) {
+        const endpoint = this.settings.endpointUrl ?? `the AWS endpoint of ${await this.sts.config.region().catch(() => 'the region')}`;
+        const why = isNetworkError(error) ? awsErrorMessage(error) : 'it answered, but not as AWS does (a web page or a proxy?)';
+        throw new EnvironmentError(
+          `cannot reach the AWS endpoint ${endpoint}: ${why}`,
+          this.settings.endpointUrl
+            ? 'check --endpoint-url or AWS_ENDPOINT_URL (host, port, http/https), and that the endpoint runs; for the local emulator use --local instead'
+            : 'check your network connection, proxy settings and --region',
+          { cause: error },
+        );
+      }
       if (isCredentialsError(error) || awsErrorCode(error) === 'AccessDenied' || /credential/i.test(awsErrorMessage(error))) {
         throw new EnvironmentError(
           `no usable AWS credentials: ${awsErrorMessage(error)}`,

@@ -88,3 +88,16 @@ export function hintFor(code: string): string | undefined {
       return undefined;
   }
 }
+
+const NETWORK_CODES = ['ECONNREFUSED', 'ENOTFOUND', 'EAI_AGAIN', 'ETIMEDOUT', 'ECONNRESET', 'EHOSTUNREACH', 'ENETUNREACH', 'EPIPE'];
+
+/** The endpoint could not be reached at all: refused, unknown host, timed out, reset. */
+export function isNetworkError(error: unknown): boolean {
+  const e = shape(error);
+  return NETWORK_CODES.includes(e.code ?? '') || (e.name === 'TimeoutError' && e.$metadata?.httpStatusCode === undefined);
+}
+
+/** Something answered, but not in an AWS protocol: a web page, a proxy's error page. */
+export function isNotAwsAnswer(error: unknown): boolean {
+  return /Deserialization error|XML parse error|Unexpected token|is not valid JSON/i.test(shape(error).message ?? '');
+}

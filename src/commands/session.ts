@@ -7,7 +7,7 @@ import { OperationError, UsageError } from '../errors.js';
 import { ensureEmulator, LOCAL_CREDENTIALS, LOCAL_REGION, runningEmulator } from '../local/emulator.js';
 import { spawnRunner, type CommandRunner } from '../process/runner.js';
 import { acquireLock, readOwnStateFile, statePath, StateStore, type StateFile } from '../state/store.js';
-import { createReporter, type Reporter } from '../ui/reporter.js';
+import { canAnimate, createReporter, type Reporter } from '../ui/reporter.js';
 
 /** Options every command takes. */
 export interface CommonOptions {
@@ -56,7 +56,7 @@ export function validateCommon(options: CommonOptions): void {
  * otherwise only found), the clients, the reporter.
  */
 export async function openSession(options: CommonOptions, signal: AbortSignal, start: false | { appDir: string }): Promise<Session> {
-  const reporter = createReporter({ json: Boolean(options.json), interactive: Boolean(process.stderr.isTTY) });
+  const reporter = createReporter({ json: Boolean(options.json), interactive: canAnimate(process.stderr) });
   const settings: AwsSettings = {
     region: options.region,
     profile: options.profile,

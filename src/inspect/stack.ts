@@ -105,10 +105,10 @@ export async function describeTasks(aws: AwsClients, refs: StackRefs, taskArns: 
  * runs no containers (plain moto). ECS, and the local data plane, list a service's tasks from its
  * first seconds. Any doubt (the service cannot be read) answers false, so the checks run and say why.
  */
-export async function listsNoTasks(aws: AwsClients, refs: StackRefs, running?: TaskView[]): Promise<boolean> {
+export async function listsNoTasks(aws: AwsClients, refs: StackRefs, known: { running?: TaskView[]; service?: () => Promise<Service | undefined> } = {}): Promise<boolean> {
   try {
-    if ((running ?? (await serviceTasks(aws, refs))).length > 0) return false;
-    const service = await describeService(aws, refs);
+    if ((known.running ?? (await serviceTasks(aws, refs))).length > 0) return false;
+    const service = await (known.service ?? (() => describeService(aws, refs)))();
     if (!service || (service.desiredCount ?? 0) === 0) return false;
     const { taskArns = [] } = await aws.ecs.send(new ListTasksCommand({ cluster: refs.cluster, serviceName: refs.service, desiredStatus: 'STOPPED', maxResults: 1 }));
     return taskArns.length === 0;

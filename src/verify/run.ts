@@ -57,7 +57,8 @@ export async function runVerify(session: Session, refs: StackRefs, options: Veri
   let url: Promise<UrlObservation> | undefined;
   const observed = observe(session.aws, refs);
   // An endpoint override may run containers (the local data plane, LocalStack) or not (plain moto): what it lists decides.
-  const noContainers = session.emulatorEndpoint !== undefined && (await listsNoTasks(session.aws, refs, await observed.tasks().catch(() => undefined)));
+  const noContainers =
+    session.emulatorEndpoint !== undefined && (await listsNoTasks(session.aws, refs, { running: await observed.tasks().catch(() => undefined), service: observed.service }));
   const ctx: UrlCheckContext = {
     refs,
     observed,

@@ -1,4 +1,6 @@
 import { existsSync } from 'node:fs';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { emulatorEnv, runCli, tempDir } from './harness.js';
@@ -79,4 +81,39 @@ describe('command line', () => {
     expect(result.stderr).toContain('--local');
     expect(result.code).toBe(3);
   });
+
+  it('exits 3 with "cannot reach the AWS endpoint" when nothing listens there, and never prints a stack trace', async () => {
+    const cwd = tempDir();
+    const result = await runCli(['verify'], { cwd, env: emulatorEnv(DEAD_ENDPOINT) });
+    expect(result.code).toBe(3);
+    expect(result.stderr).toContain(`error: cannot reach the AWS endpoint ${DEAD_ENDPOINT}: connect ECONNREFUSED`);
+    expect(result.stderr).toContain('hint: check --endpoint-url or AWS_ENDPOINT_URL');
+    expect(result.stderr).not.toMatch(/^\s+at /m);
+    const debug = await runCli(['verify', '--debug'], { cwd, env: emulatorEnv(DEAD_ENDPOINT) });
+    expect(debug.code).toBe(3);
+    expect(debug.stderr).toMatch(/^\s+at /m);
+  });
+
+  it('exits 3 when the endpoint is a web server that is not AWS', async () => {
+    const server = createServer((_req, res) => res.end('<html><head><meta charset="utf-8"></head><body>It works</body></html>'));
+    await new Promise<void>((done) => server.listen(0, '127.0.0.1', done));
+    try {
+      const endpoint = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+      const result = await runCli(['verify'], { cwd: tempDir(), env: emulatorEnv(endpoint) });
+      expect(result.code).toBe(3);
+      expect(result.stderr).toContain(`error: cannot reach the AWS endpoint ${endpoint}: it answered, but not as AWS does`);
+    } finally {
+      server.close();
+    }
+  });
+
+  it('with --json prints a failure as one JSON document on stdout too', async () => {
+    const cwd = tempDir();
+    const usage = await runCli(['up', '--count', '0', '--json'], { cwd, env: emulatorEnv(DEAD_ENDPOINT) });
+    expect(usage.code).toBe(2);
+    expect(JSON.parse(usage.stdout)).toEqual({ error: { code: 'UsageError', message: 'invalid --count "0": expected a whole number from 1 to 100', exitCode: 2 } });
+    const unreachable = await runCli(['verify', '--json'], { cwd, env: emulatorEnv(DEAD_ENDPOINT) });
+    expect(JSON.parse(unreachable.stdout).error).toMatchObject({ code: 'EnvironmentError', exitCode: 3, hint: expect.stringContaining('--endpoint-url') });
+  });
 });
+
