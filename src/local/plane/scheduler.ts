@@ -308,7 +308,10 @@ export class Scheduler {
       primary.failedTasks++;
       primary.updatedAt = this.options.clock.now();
       const { enable, rollback } = local.settings.circuitBreaker;
-      if (enable && primary.failedTasks >= circuitBreakerThreshold(local.desiredCount)) void this.tripCircuitBreaker(local, primary, rollback);
+      if (enable && primary.failedTasks >= circuitBreakerThreshold(local.desiredCount)) {
+        // Not awaited: a rejection (moto refusing the rollback's UpdateService) must not take the plane down.
+        void this.tripCircuitBreaker(local, primary, rollback).catch((error: unknown) => this.options.log?.(`circuit breaker rollback of ${local.key} failed: ${(error as Error).message}`));
+      }
     }
     this.options.onTasksChanged?.([...this.tasks.values()]);
     this.poke();
