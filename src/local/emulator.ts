@@ -12,6 +12,7 @@ import { EnvironmentError, UsageError } from '../errors.js';
 import { isProcessAlive } from '../process/alive.js';
 import type { PlaneArguments, PlaneInfo } from './plane/main.js';
 import { killRecorded } from './plane/runtime.js';
+import { processInfo } from './plane/taskPids.js';
 
 /** The emulator's fixed identity: moto answers for this account with any credentials. */
 export const LOCAL_REGION = 'us-east-1';
@@ -53,7 +54,7 @@ async function answers(info: PlaneInfo): Promise<boolean> {
 /** Kills what a dead plane left: its moto (if it is still moto) and its task processes. */
 async function cleanUpAfter(stateDir: string, stack: string, info: PlaneInfo | undefined): Promise<void> {
   const files = paths(stateDir, stack);
-  if (info && Number.isInteger(info.motoPid) && info.motoPid > 1 && isProcessAlive(info.motoPid) && commandLine(info.motoPid).includes('moto.server')) {
+  if (info && Number.isInteger(info.motoPid) && info.motoPid > 1 && (await processInfo(info.motoPid))?.command.includes('moto.server')) {
     try {
       process.kill(info.motoPid, 'SIGKILL');
     } catch {
@@ -62,11 +63,6 @@ async function cleanUpAfter(stateDir: string, stack: string, info: PlaneInfo | u
   }
   await killRecorded(files.tasks);
   rmSync(files.info, { force: true });
-}
-
-function commandLine(pid: number): string {
-  const ps = spawnSync('ps', ['-o', 'command=', '-p', String(pid)], { encoding: 'utf8' });
-  return ps.status === 0 ? ps.stdout.trim() : '';
 }
 
 /** The local AWS this stack uses, if it is running; cleans up after a dead one. */

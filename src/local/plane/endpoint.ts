@@ -12,7 +12,8 @@ import { describeTaskJson, SERVING, STARTING, type LocalService, type LocalTask,
 import { identifyCall, jsonError, jsonReply, queryParam, xmlReply, type Reply } from './protocol.js';
 import type { Scheduler } from './scheduler.js';
 
-type Json = Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
+/** AWS JSON documents, read and patched field by field. */
+type Json = Record<string, any>;
 
 const lastPart = (ref: string): string => ref.split('/').pop() ?? ref;
 const clusterNameOf = (ref: string | undefined): string => lastPart(ref ?? 'default');

@@ -92,7 +92,7 @@ async function main(): Promise<void> {
   const logs = new LogShipper(aws);
   const lifecycle = new TaskLifecycle(aws, clock, metadata, balancers, logs, args.region, {
     event: (task, message) => {
-      const local = [...(scheduler?.services.values() ?? [])].find((s) => s.clusterArn === task.clusterArn && s.name === task.serviceName);
+      const local = scheduler?.serviceOf(task);
       if (local) scheduler?.event(local, message);
     },
     exited: (task) => scheduler?.taskExited(task),

@@ -121,6 +121,11 @@ export class Scheduler {
     return this.services.get(`${clusterName}/${serviceName}`);
   }
 
+  /** The live (not deleted) service a task belongs to. */
+  serviceOf(task: LocalTask): LocalService | undefined {
+    return [...this.services.values()].find((s) => s.clusterArn === task.clusterArn && s.name === task.serviceName && !s.deleted);
+  }
+
   tasksOf(local: LocalService): LocalTask[] {
     return [...this.tasks.values()].filter((t) => t.clusterArn === local.clusterArn && t.serviceName === local.name);
   }
@@ -302,7 +307,7 @@ export class Scheduler {
 
   /** A task of the primary deployment stopped without ever serving: the circuit breaker counts it. */
   taskExited(task: LocalTask): void {
-    const local = [...this.services.values()].find((s) => s.clusterArn === task.clusterArn && s.name === task.serviceName && !s.deleted);
+    const local = this.serviceOf(task);
     const primary = local?.deployments[0];
     if (local && primary && task.failed && task.deploymentId === primary.id && primary.rolloutState === 'IN_PROGRESS') {
       primary.failedTasks++;

@@ -80,7 +80,7 @@ function isOurs(command: string, argv: readonly string[] | undefined): boolean {
 }
 
 /** Process group and command line of a live (not zombie) process, or undefined. */
-async function processInfo(pid: number): Promise<{ pgid: number; command: string } | undefined> {
+export async function processInfo(pid: number): Promise<{ pgid: number; command: string } | undefined> {
   if (process.platform === 'linux') {
     try {
       const [stat, cmdline] = await Promise.all([readFile(`/proc/${pid}/stat`, 'utf8'), readFile(`/proc/${pid}/cmdline`, 'utf8')]);
