@@ -105,9 +105,20 @@ async function createService(ctx: StepContext, cluster: string): Promise<Service
   return service!;
 }
 
+/**
+ * The primary deployment, when the circuit breaker marked it FAILED: ECS launches no more tasks for
+ * it and rolls nothing back on a first deployment, so waiting on it would never end.
+ */
+function failedPrimary(service: Service): { id?: string; reason?: string } | undefined {
+  const primary = (service.deployments ?? []).find((d) => d.status === 'PRIMARY');
+  return primary?.rolloutState === 'FAILED' ? { ...(primary.id ? { id: primary.id } : {}), ...(primary.rolloutStateReason ? { reason: primary.rolloutStateReason } : {}) } : undefined;
+}
+
 /** What differs between the running service and the wanted one; empty when nothing does. */
 function changesFor(ctx: StepContext, service: Service): Partial<UpdateServiceCommandInput> {
   const changes: Partial<UpdateServiceCommandInput> = {};
+  // After the user fixed what failed it (an image, a role), only a new deployment tries again.
+  if (failedPrimary(service)) changes.forceNewDeployment = true;
   const taskDefinition = ctx.state.require('taskDefinition').id;
   if (service.taskDefinition !== taskDefinition) changes.taskDefinition = taskDefinition;
   if (service.desiredCount !== ctx.config.count) changes.desiredCount = ctx.config.count;
@@ -118,6 +129,7 @@ function changesFor(ctx: StepContext, service: Service): Partial<UpdateServiceCo
 }
 
 const CHANGE_LABELS: Record<string, string> = {
+  forceNewDeployment: 'a new deployment, as the last one FAILED',
   taskDefinition: 'task definition',
   desiredCount: 'desired count',
   healthCheckGracePeriodSeconds: 'health check grace period',
@@ -150,6 +162,8 @@ export const serviceStep: Step = {
       }
       const changes = changesFor(ctx, existing);
       if (Object.keys(changes).length === 0) return `service ${name} ${recorded ? 'exists' : 'found'}`;
+      const failed = failedPrimary(existing);
+      if (failed) ctx.notice(`the last deployment of service ${name}${failed.id ? ` (${failed.id})` : ''} FAILED${failed.reason ? `: ${failed.reason}` : ''}; starting a new one`);
       await ctx.aws.ecs.send(new UpdateServiceCommand({ cluster, service: name, ...changes }));
       return `updated service ${name} (${Object.keys(changes).map((key) => CHANGE_LABELS[key]).join(', ')})`;
     }
@@ -225,6 +239,19 @@ function failedRolloutError(ctx: StepContext, service: Service, reason: string |
   );
 }
 
+/** What ECS says when tasks cannot start or stay healthy: shown while `up` waits, as they come. */
+const FAILURE_EVENT = /unable to assume|CannotPullContainerError|ResourceInitializationError|failed ELB health checks|is unhealthy in|deployment failed|failed to launch|unable to place|Essential container/i;
+
+/** Shows the service's new failure events once each; the events already there when the wait began are history. */
+function showFailureEvents(ctx: StepContext, service: Service, seen: Set<string>, firstLook: boolean): void {
+  for (const event of [...(service.events ?? [])].reverse()) {
+    const key = event.id ?? `${String(event.createdAt)} ${event.message}`;
+    if (seen.has(key)) continue;
+    seen.add(key);
+    if (!firstLook && event.message && FAILURE_EVENT.test(event.message)) ctx.notice(`ECS: ${event.message}`);
+  }
+}
+
 /**
  * Waits until the service runs its desired count in one completed deployment, then until the
  * target group reports that many healthy targets, then reports which AZs the tasks run in.
@@ -237,14 +264,19 @@ export async function waitUntilServiceHealthy(ctx: StepContext, timeoutMs: numbe
   const elapsed = () => Math.round((ctx.clock.now() - started) / 1000);
   const remaining = () => Math.max(0, timeoutMs - (ctx.clock.now() - started));
 
+  const seenEvents = new Set<string>();
+  let firstLook = true;
   const { running, desired } = await pollUntil(
     async () => {
       const service = await describeService(ctx, cluster, false);
       if (!service || !isLive(service)) {
         throw new OperationError(`service ${name} is ${service?.status ?? 'missing'} in cluster ${cluster}`, 'run `ecs-ha up` again');
       }
+      showFailureEvents(ctx, service, seenEvents, firstLook);
+      firstLook = false;
       const deployments = service.deployments ?? [];
-      const failed = deployments.find((d) => d.rolloutState === 'FAILED');
+      // Only the PRIMARY one counts: a FAILED deployment being replaced (after a fix) is history.
+      const failed = deployments.find((d) => d.status === 'PRIMARY' && d.rolloutState === 'FAILED');
       if (failed) throw failedRolloutError(ctx, service, failed.rolloutStateReason);
       const running = service.runningCount ?? 0;
       const desired = service.desiredCount ?? 0;

@@ -135,6 +135,19 @@ describe('ECS service step', () => {
     expect(ecs.commandCalls(UpdateServiceCommand)[0]!.args[0].input).toEqual({ cluster: 'demo', service: 'demo', taskDefinition: taskDefinitionArn });
   });
 
+  it('starts a new deployment when the last one FAILED (circuit breaker), saying why, instead of waiting on it', async () => {
+    const ctx = withDependencies();
+    recordService(ctx);
+    const failed = { id: 'ecs-svc/111', status: 'PRIMARY', rolloutState: 'FAILED', rolloutStateReason: 'ECS deployment circuit breaker: tasks failed to start.', runningCount: 0, desiredCount: 2 };
+    ecs.on(DescribeServicesCommand).resolves({ services: [service({ runningCount: 0, deployments: [failed] })] });
+    ecs.on(UpdateServiceCommand).resolves({ service: service() });
+
+    expect(await serviceStep.ensure(ctx)).toBe('updated service demo (a new deployment, as the last one FAILED)');
+
+    expect(ecs.commandCalls(UpdateServiceCommand)[0]!.args[0].input).toEqual({ cluster: 'demo', service: 'demo', forceNewDeployment: true });
+    expect(ctx.notices).toEqual(['the last deployment of service demo (ecs-svc/111) FAILED: ECS deployment circuit breaker: tasks failed to start.; starting a new one']);
+  });
+
   it('updates only what differs: the desired count and grace period', async () => {
     const ctx = withDependencies();
     recordService(ctx);
@@ -392,7 +405,7 @@ describe('waitUntilServiceHealthy', () => {
       services: [
         service({
           runningCount: 0,
-          deployments: [{ rolloutState: 'FAILED', rolloutStateReason: 'ECS deployment circuit breaker: tasks failed to start.' }],
+          deployments: [{ status: 'PRIMARY', rolloutState: 'FAILED', rolloutStateReason: 'ECS deployment circuit breaker: tasks failed to start.' }],
           events,
         }),
       ],
@@ -408,6 +421,37 @@ describe('waitUntilServiceHealthy', () => {
     expect(message).not.toContain('e5-too-old');
     expect(hint).toContain('/ecs/demo');
     expect(elbv2.calls()).toHaveLength(0);
+  });
+
+  it('waits on the new deployment while the FAILED one it replaces is still listed', async () => {
+    const ctx = withDependencies();
+    recordService(ctx);
+    const oldFailed = { id: 'ecs-svc/111', status: 'ACTIVE', rolloutState: 'FAILED', rolloutStateReason: 'ECS deployment circuit breaker: tasks failed to start.' };
+    ecs.on(DescribeServicesCommand)
+      .resolvesOnce({ services: [service({ runningCount: 0, pendingCount: 2, deployments: [{ id: 'ecs-svc/222', status: 'PRIMARY', rolloutState: 'IN_PROGRESS' }, oldFailed] })] })
+      .resolves({ services: [service()] });
+    elbv2.on(DescribeTargetHealthCommand).resolves(targets('healthy', 'healthy'));
+    ecs.on(ListTasksCommand).resolves({ taskArns: [] });
+
+    expect(await waitUntilServiceHealthy(ctx, 600_000)).toMatchObject({ runningCount: 2, healthyTargets: 2 });
+  });
+
+  it('shows the failure events ECS adds while it waits (not the older ones), and ends at a FAILED deployment with its reason', async () => {
+    const ctx = withDependencies();
+    recordService(ctx);
+    const old = { id: 'ev-0', message: '(service demo) (task 0) failed ELB health checks in (target-group x)' };
+    const pull = { id: 'ev-1', message: '(service demo) failed to launch a task with (error CannotPullContainerError: pull image manifest has been retried 1 time(s))' };
+    const started = { id: 'ev-2', message: '(service demo) has started 1 tasks: (task 1).' };
+    const inProgress = [{ id: 'ecs-svc/3', status: 'PRIMARY', rolloutState: 'IN_PROGRESS' }];
+    ecs.on(DescribeServicesCommand)
+      .resolvesOnce({ services: [service({ runningCount: 0, pendingCount: 2, deployments: inProgress, events: [old] })] })
+      .resolvesOnce({ services: [service({ runningCount: 0, pendingCount: 2, deployments: inProgress, events: [pull, started, old] })] })
+      .resolves({
+        services: [service({ runningCount: 0, deployments: [{ id: 'ecs-svc/3', status: 'PRIMARY', rolloutState: 'FAILED', rolloutStateReason: 'ECS deployment circuit breaker: tasks failed to start.' }], events: [pull, started, old] })],
+      });
+
+    await expect(waitUntilServiceHealthy(ctx, 600_000)).rejects.toThrow('circuit breaker: tasks failed to start');
+    expect(ctx.notices).toEqual([`ECS: ${pull.message}`]);
   });
 
   it('keeps waiting while a target is unhealthy, showing why, and times out in the end', async () => {
