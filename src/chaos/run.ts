@@ -3,11 +3,11 @@
  * victim(s), follow the recovery until the service is steady again (or --timeout), keep probing
  * for --settle, and return the report. All waiting goes through the session's clock.
  */
-import { ListTasksCommand, StopTaskCommand } from '@aws-sdk/client-ecs';
+import { StopTaskCommand } from '@aws-sdk/client-ecs';
 import type { Clock } from '../aws/poll.js';
 import { noStateFile, withStackState, type Session } from '../commands/session.js';
 import { EnvironmentError } from '../errors.js';
-import { cloudMapInstances, describeService, describeTasks, listsNoTasks, stackRefs, targetHealth, type StackRefs, type TaskView } from '../inspect/stack.js';
+import { cloudMapInstances, describeService, describeTasks, listServiceTaskArns, listsNoTasks, stackRefs, targetHealth, type StackRefs, type TaskView } from '../inspect/stack.js';
 import { startProber, type Prober } from '../probe/prober.js';
 import { modeLabel, type ChaosOptions } from './options.js';
 import { preflight, type Preflight } from './preflight.js';
@@ -171,11 +171,11 @@ async function observe(session: Session, refs: StackRefs, tracker: RecoveryTrack
   const { aws } = session;
   const [service, listed, targets, instances] = await Promise.all([
     describeService(aws, refs),
-    aws.ecs.send(new ListTasksCommand({ cluster: refs.cluster, serviceName: refs.service, desiredStatus: 'RUNNING' })),
+    listServiceTaskArns(aws, refs.cluster, refs.service),
     targetHealth(aws, refs),
     cloudMapInstances(aws, refs),
   ]);
-  const wanted = listed.taskArns ?? [];
+  const wanted = listed;
   const victimArns = tracker.victimArns;
   // One DescribeTasks for the wanted tasks and the victims together.
   const described = await describeTasks(aws, refs, [...new Set([...wanted, ...victimArns])]);

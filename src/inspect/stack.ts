@@ -84,10 +84,24 @@ export function taskView(task: Task): TaskView {
   };
 }
 
+/**
+ * Every task ARN of the service with this desired status, all pages: ListTasks gives at most 100 a
+ * page, and a service of 100 tasks rolling out has 200.
+ */
+export async function listServiceTaskArns(aws: AwsClients, cluster: string, service: string, desiredStatus: 'RUNNING' | 'STOPPED' = 'RUNNING'): Promise<string[]> {
+  const arns: string[] = [];
+  let nextToken: string | undefined;
+  do {
+    const page = await aws.ecs.send(new ListTasksCommand({ cluster, serviceName: service, desiredStatus, ...(nextToken ? { nextToken } : {}) }));
+    arns.push(...(page.taskArns ?? []));
+    nextToken = page.nextToken;
+  } while (nextToken);
+  return arns;
+}
+
 /** The service's tasks that ECS wants running (ListTasks desiredStatus RUNNING), described. */
 export async function serviceTasks(aws: AwsClients, refs: StackRefs, desiredStatus: 'RUNNING' | 'STOPPED' = 'RUNNING'): Promise<TaskView[]> {
-  const { taskArns = [] } = await aws.ecs.send(new ListTasksCommand({ cluster: refs.cluster, serviceName: refs.service, desiredStatus }));
-  return describeTasks(aws, refs, taskArns);
+  return describeTasks(aws, refs, await listServiceTaskArns(aws, refs.cluster, refs.service, desiredStatus));
 }
 
 export async function describeTasks(aws: AwsClients, refs: StackRefs, taskArns: string[]): Promise<TaskView[]> {

@@ -14,6 +14,7 @@ import { pollUntil } from '../aws/poll.js';
 import { lookedUp, type Step, type StepContext } from '../engine/step.js';
 import { ecsStackTag, hasStackTag } from '../engine/tags.js';
 import { OperationError } from '../errors.js';
+import { listServiceTaskArns } from '../inspect/stack.js';
 import { isRolePropagationError, retryWhileTransient } from './taskDefinition.js';
 
 /** Waits poll every 2 s (one cheap describe call): `up` says "healthy" within seconds of it being so. */
@@ -315,11 +316,13 @@ export async function waitUntilServiceHealthy(ctx: StepContext, timeoutMs: numbe
     },
   );
 
-  const { taskArns = [] } = await ctx.aws.ecs.send(new ListTasksCommand({ cluster, serviceName: name, desiredStatus: 'RUNNING' }));
-  let availabilityZones: string[] = [];
-  if (taskArns.length > 0) {
-    const { tasks = [] } = await ctx.aws.ecs.send(new DescribeTasksCommand({ cluster, tasks: taskArns }));
-    availabilityZones = [...new Set(tasks.map((t) => t.availabilityZone).filter((az): az is string => Boolean(az)))].sort();
+  const taskArns = await listServiceTaskArns(ctx.aws, cluster, name);
+  const zones = new Set<string>();
+  // DescribeTasks takes at most 100 tasks a call.
+  for (let i = 0; i < taskArns.length; i += 100) {
+    const { tasks = [] } = await ctx.aws.ecs.send(new DescribeTasksCommand({ cluster, tasks: taskArns.slice(i, i + 100) }));
+    for (const task of tasks) if (task.availabilityZone) zones.add(task.availabilityZone);
   }
+  const availabilityZones = [...zones].sort();
   return { runningCount: running, healthyTargets, availabilityZones };
 }

@@ -138,7 +138,7 @@ describe('ECS service step', () => {
   it('starts a new deployment when the last one FAILED (circuit breaker), saying why, instead of waiting on it', async () => {
     const ctx = withDependencies();
     recordService(ctx);
-    const failed = { id: 'ecs-svc/111', status: 'PRIMARY', rolloutState: 'FAILED', rolloutStateReason: 'ECS deployment circuit breaker: tasks failed to start.', runningCount: 0, desiredCount: 2 };
+    const failed = { id: 'ecs-svc/111', status: 'PRIMARY', rolloutState: 'FAILED' as const, rolloutStateReason: 'ECS deployment circuit breaker: tasks failed to start.', runningCount: 0, desiredCount: 2 };
     ecs.on(DescribeServicesCommand).resolves({ services: [service({ runningCount: 0, deployments: [failed] })] });
     ecs.on(UpdateServiceCommand).resolves({ service: service() });
 
@@ -426,9 +426,9 @@ describe('waitUntilServiceHealthy', () => {
   it('waits on the new deployment while the FAILED one it replaces is still listed', async () => {
     const ctx = withDependencies();
     recordService(ctx);
-    const oldFailed = { id: 'ecs-svc/111', status: 'ACTIVE', rolloutState: 'FAILED', rolloutStateReason: 'ECS deployment circuit breaker: tasks failed to start.' };
+    const oldFailed = { id: 'ecs-svc/111', status: 'ACTIVE', rolloutState: 'FAILED' as const, rolloutStateReason: 'ECS deployment circuit breaker: tasks failed to start.' };
     ecs.on(DescribeServicesCommand)
-      .resolvesOnce({ services: [service({ runningCount: 0, pendingCount: 2, deployments: [{ id: 'ecs-svc/222', status: 'PRIMARY', rolloutState: 'IN_PROGRESS' }, oldFailed] })] })
+      .resolvesOnce({ services: [service({ runningCount: 0, pendingCount: 2, deployments: [{ id: 'ecs-svc/222', status: 'PRIMARY', rolloutState: 'IN_PROGRESS' as const }, oldFailed] })] })
       .resolves({ services: [service()] });
     elbv2.on(DescribeTargetHealthCommand).resolves(targets('healthy', 'healthy'));
     ecs.on(ListTasksCommand).resolves({ taskArns: [] });
@@ -442,7 +442,7 @@ describe('waitUntilServiceHealthy', () => {
     const old = { id: 'ev-0', message: '(service demo) (task 0) failed ELB health checks in (target-group x)' };
     const pull = { id: 'ev-1', message: '(service demo) failed to launch a task with (error CannotPullContainerError: pull image manifest has been retried 1 time(s))' };
     const started = { id: 'ev-2', message: '(service demo) has started 1 tasks: (task 1).' };
-    const inProgress = [{ id: 'ecs-svc/3', status: 'PRIMARY', rolloutState: 'IN_PROGRESS' }];
+    const inProgress = [{ id: 'ecs-svc/3', status: 'PRIMARY', rolloutState: 'IN_PROGRESS' as const }];
     ecs.on(DescribeServicesCommand)
       .resolvesOnce({ services: [service({ runningCount: 0, pendingCount: 2, deployments: inProgress, events: [old] })] })
       .resolvesOnce({ services: [service({ runningCount: 0, pendingCount: 2, deployments: inProgress, events: [pull, started, old] })] })
