@@ -300,11 +300,14 @@ export async function waitUntilServiceHealthy(ctx: StepContext, timeoutMs: numbe
       const states = TargetHealthDescriptions.map((t) => t.TargetHealth?.State);
       const healthy = states.filter((s) => s === 'healthy').length;
       const unhealthy = TargetHealthDescriptions.filter((t) => t.TargetHealth?.State === 'unhealthy');
-      if (healthy >= desired && unhealthy.length === 0) return { done: true, value: healthy };
+      // Healthy means every registered target: one still draining after a scale-in is not done yet.
+      const others = states.filter((s) => s !== 'healthy' && s !== 'unhealthy');
+      if (healthy >= desired && unhealthy.length === 0 && others.length === 0) return { done: true, value: healthy };
       const reason = unhealthy[0]?.TargetHealth?.Description;
+      const otherCounts = [...new Set(others)].map((state) => `${others.filter((s) => s === state).length} ${state ?? 'unknown'}`);
       return {
         done: false,
-        status: `${running}/${desired} running, ${healthy}/${desired} targets healthy${unhealthy.length ? `, ${unhealthy.length} unhealthy (${reason ?? 'failing health checks'})` : ''}`,
+        status: `${running}/${desired} running, ${healthy}/${desired} targets healthy${unhealthy.length ? `, ${unhealthy.length} unhealthy (${reason ?? 'failing health checks'})` : ''}${healthy >= desired && otherCounts.length ? `, ${otherCounts.join(', ')}` : ''}`,
       };
     },
     {

@@ -423,6 +423,20 @@ describe('waitUntilServiceHealthy', () => {
     expect(elbv2.calls()).toHaveLength(0);
   });
 
+  it('is not healthy while a target is still draining after a scale-in, even with enough healthy ones', async () => {
+    const ctx = withDependencies();
+    recordService(ctx);
+    ecs.on(DescribeServicesCommand).resolves({ services: [service()] });
+    const draining = { TargetHealthDescriptions: [...targets('healthy', 'healthy').TargetHealthDescriptions!, { Target: { Id: '10.0.3.30', Port: 8080 }, TargetHealth: { State: 'draining' as const } }] };
+    elbv2.on(DescribeTargetHealthCommand).resolvesOnce(draining).resolves(targets('healthy', 'healthy'));
+    ecs.on(ListTasksCommand).resolves({ taskArns: [] });
+
+    await waitUntilServiceHealthy(ctx, 600_000);
+
+    expect(elbv2.commandCalls(DescribeTargetHealthCommand)).toHaveLength(2);
+    expect(ctx.progressLines).toEqual(['2/2 running, 2/2 targets healthy, 1 draining (0s)']);
+  });
+
   it('waits on the new deployment while the FAILED one it replaces is still listed', async () => {
     const ctx = withDependencies();
     recordService(ctx);
