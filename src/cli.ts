@@ -1,5 +1,6 @@
 import { Command, Option } from 'commander';
 import { EcsHaError, ExitCode } from './errors.js';
+import { suggestLocal } from './ui/hints.js';
 import type { DownCliOptions } from './commands/down.js';
 import type { ChaosCliOptions } from './commands/chaos.js';
 import type { UpOptions } from './commands/up.js';
@@ -96,11 +97,14 @@ export function buildProgram(): Command {
 }
 
 /** On stderr always; with --json also as one JSON document on stdout, so that scripts get one too. */
-function printError(error: EcsHaError, json: boolean): void {
-  process.stderr.write(`error: ${error.message}\n`);
-  if (error.hint) process.stderr.write(`hint: ${error.hint}\n`);
+function printError(error: EcsHaError, json: boolean, local: boolean): void {
+  const say = (text: string): string => (local ? suggestLocal(text) : text);
+  const message = say(error.message);
+  const hint = error.hint ? say(error.hint) : undefined;
+  process.stderr.write(`error: ${message}\n`);
+  if (hint) process.stderr.write(`hint: ${hint}\n`);
   if (json) {
-    const body = { error: { code: error.name, message: error.message, ...(error.hint ? { hint: error.hint } : {}), exitCode: error.exitCode } };
+    const body = { error: { code: error.name, message, ...(hint ? { hint } : {}), exitCode: error.exitCode } };
     process.stdout.write(`${JSON.stringify(body, null, 2)}\n`);
   }
 }
@@ -123,14 +127,15 @@ export async function main(argv: string[]): Promise<void> {
       return;
     }
     const json = argv.includes('--json');
+    const local = argv.includes('--local');
     if (error instanceof EcsHaError) {
-      printError(error, json);
+      printError(error, json, local);
       if (debugging(argv) && error.cause) process.stderr.write(`${(error.cause as Error)?.stack ?? String(error.cause)}\n`);
       process.exitCode = error.exitCode;
       return;
     }
     if (debugging(argv)) process.stderr.write(`${(error as Error)?.stack ?? String(error)}\n`);
-    printError(new EcsHaError((error as Error)?.message ?? String(error), ExitCode.failed, 'this is a bug of ecs-ha or an error it does not know yet; run with --debug (or ECS_HA_DEBUG=1) for the stack trace'), json);
+    printError(new EcsHaError((error as Error)?.message ?? String(error), ExitCode.failed, 'this is a bug of ecs-ha or an error it does not know yet; run with --debug (or ECS_HA_DEBUG=1) for the stack trace'), json, local);
     process.exitCode = ExitCode.failed;
   }
 }

@@ -46,6 +46,9 @@ export function validateCommon(options: CommonOptions): void {
   if (options.endpointUrl !== undefined && !/^https?:\/\/[^\s/]+/.test(options.endpointUrl)) {
     throw new UsageError(`invalid --endpoint-url "${options.endpointUrl}": expected http(s)://host[:port]`);
   }
+  if (options.local && options.region !== undefined && options.region !== LOCAL_REGION) {
+    throw new UsageError(`invalid --region "${options.region}" with --local: the local emulator answers for ${LOCAL_REGION} only`, 'leave out --region with --local');
+  }
   if (options.local && options.endpointUrl) {
     throw new UsageError('--local and --endpoint-url cannot be used together: --local starts its own emulator');
   }
@@ -56,7 +59,7 @@ export function validateCommon(options: CommonOptions): void {
  * otherwise only found), the clients, the reporter.
  */
 export async function openSession(options: CommonOptions, signal: AbortSignal, start: false | { appDir: string }): Promise<Session> {
-  const reporter = createReporter({ json: Boolean(options.json), interactive: canAnimate(process.stderr) });
+  const reporter = createReporter({ json: Boolean(options.json), local: Boolean(options.local), interactive: canAnimate(process.stderr) });
   const settings: AwsSettings = {
     region: options.region,
     profile: options.profile,

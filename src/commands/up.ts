@@ -116,7 +116,7 @@ export function renderUp(session: Session, result: UpResult): void {
     const { runningCount, availabilityZones, healthyTargets } = result.health;
     reporter.result(`Health: ${runningCount} tasks running in ${availabilityZones.join(', ')}; ${healthyTargets} targets healthy`);
   } else {
-    reporter.result(`Health: not waited for; run \`ecs-ha verify${session.local ? ' --local' : ''}\` to check it`);
+    reporter.result('Health: not waited for; run `ecs-ha verify` to check it');
   }
   reporter.result(formatResources(result.resources));
   reporter.result(`State:  ${result.stateFile}`);
@@ -143,6 +143,7 @@ export async function upAction(options: UpOptions): Promise<void> {
   const interrupt = abortOnInterrupt(() => session?.reporter);
   try {
     session = await openSession(options, interrupt.signal, { appDir: config.appDir });
+    if (config.count < 2) session.reporter.warn(`--count ${config.count}: one task is not highly available; stopping it (a deployment, a failure, chaos) takes the app down. Use 2 or more`);
     const result = await runUp(session, config, { wait: options.wait, timeoutMs, ...(concurrency ? { concurrency } : {}) });
     session.reporter.stop();
     renderUp(session, result);

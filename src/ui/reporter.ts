@@ -1,4 +1,5 @@
 import ora, { type Ora } from 'ora';
+import { suggestLocal } from './hints.js';
 
 /**
  * Progress goes to stderr (a spinner on a terminal, plain lines elsewhere or with --json);
@@ -23,6 +24,8 @@ export interface Reporter {
 
 export interface ReporterOptions {
   json: boolean;
+  /** --local: suggested commands get --local. */
+  local?: boolean;
   /** Spinners only on an interactive terminal and never with --json. */
   interactive: boolean;
   stdout?: NodeJS.WritableStream;
@@ -43,6 +46,7 @@ export function createReporter(options: ReporterOptions): Reporter {
   const stderr = options.stderr ?? process.stderr;
   const running = new Map<string, string>();
   let spinner: Ora | undefined;
+  const say = (text: string): string => (options.local ? suggestLocal(text) : text);
 
   const spin = (): void => {
     if (!options.interactive || options.json) return;
@@ -58,7 +62,7 @@ export function createReporter(options: ReporterOptions): Reporter {
   // Writes a permanent line above the spinner.
   const line = (text: string): void => {
     if (spinner) spinner.clear();
-    stderr.write(`${text}\n`);
+    stderr.write(`${say(text)}\n`);
     if (spinner) spinner.render();
   };
 
@@ -94,7 +98,7 @@ export function createReporter(options: ReporterOptions): Reporter {
       line(`⚠ ${message}`);
     },
     result(text) {
-      if (!options.json) stdout.write(`${text}\n`);
+      if (!options.json) stdout.write(`${say(text)}\n`);
     },
     json(value) {
       stdout.write(`${JSON.stringify(value, null, 2)}\n`);

@@ -42,6 +42,7 @@ describe('command line', () => {
     [['up', '--bogus'], "unknown option '--bogus'"],
     [['up', '--endpoint-url', 'localhost:4566'], 'invalid --endpoint-url "localhost:4566"'],
     [['up', '--local', '--endpoint-url', 'http://127.0.0.1:4566'], '--local and --endpoint-url cannot be used together'],
+    [['up', '--local', '--region', 'eu-west-1'], 'invalid --region "eu-west-1" with --local: the local emulator answers for us-east-1 only'],
     [['up', '--image', '-rm'], 'invalid --image "-rm"'],
     [['up', '--execution-role', 'role with spaces'], 'invalid --execution-role "role with spaces"'],
     [['up', '--app-version', 'v 1'], 'invalid --app-version "v 1"'],
