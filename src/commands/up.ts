@@ -9,7 +9,8 @@ import {
   validateVpcId,
   type StackConfig,
 } from '../config.js';
-import { attributeCallsTo } from '../aws/clients.js';
+import { attributeCallsTo, isMutatingOperation } from '../aws/clients.js';
+import { estimateCost, formatUsd } from '../cost/estimate.js';
 import { UsageError } from '../errors.js';
 import { runPhase, stepContext } from '../engine/run.js';
 import type { ResourceRecord } from '../state/store.js';
@@ -69,7 +70,13 @@ export interface UpResult {
   waited: boolean;
   health?: { runningCount: number; healthyTargets: number; availabilityZones: string[] };
   steps: Array<{ step: string; summary: string }>;
+  /** The summaries of the steps that changed something (made a mutating AWS call) in this run. */
+  changed: string[];
   resources: Record<string, ResourceRecord>;
+  /** What the stack costs on AWS while it is up: an estimate, with what it is based on. */
+  cost: { perHour: number; perMonth: number; basis: string };
+  /** The commands to run next. */
+  next: string[];
 }
 
 export async function runUp(session: Session, config: StackConfig, options: { wait: boolean; timeoutMs: number; concurrency?: number }): Promise<UpResult> {
@@ -90,6 +97,10 @@ export async function runUp(session: Session, config: StackConfig, options: { wa
       reporter.succeed('wait', `service steady: ${health.runningCount} tasks in ${health.availabilityZones.join(', ')}, ${health.healthyTargets} healthy targets`);
     }
     const dnsName = state.get('loadBalancer')?.details?.dnsName;
+    const mutatedSteps = new Set(session.aws.calls.filter((call) => call.step && isMutatingOperation(call.operation)).map((call) => call.step));
+    const subnets = state.get('network')?.details?.subnetIds;
+    const { perHour, perMonth, basis } = estimateCost({ ...config, zones: Array.isArray(subnets) ? subnets.length : 2, region: state.region });
+    const local = session.local ? ' --local' : '';
     return {
       stack: config.stack,
       account: state.account,
@@ -99,7 +110,10 @@ export async function runUp(session: Session, config: StackConfig, options: { wa
       waited: wait,
       ...(health ? { health } : {}),
       steps: outcomes.map(({ step, summary }) => ({ step, summary })),
+      changed: outcomes.filter(({ step }) => mutatedSteps.has(step)).map(({ summary }) => summary),
       resources: state.snapshot().resources,
+      cost: { perHour, perMonth, basis },
+      next: [`ecs-ha verify${local}`, `ecs-ha chaos --kill-one${local}`, `ecs-ha down${local}`],
     };
   });
 }
@@ -118,8 +132,12 @@ export function renderUp(session: Session, result: UpResult): void {
   } else {
     reporter.result('Health: not waited for; run `ecs-ha verify` to check it');
   }
+  reporter.result(result.changed.length ? ['Changed:', ...result.changed.map((summary) => `  ${summary}`)].join('\n') : 'Changed: nothing; every resource was already as wanted');
   reporter.result(formatResources(result.resources));
   reporter.result(`State:  ${result.stateFile}`);
+  const where = session.local ? 'on AWS this stack would cost' : 'while it is up it costs';
+  reporter.result(`Cost:   ${where} about ${formatUsd(result.cost.perHour)}/hour (${formatUsd(result.cost.perMonth)}/month): ${result.cost.basis}`);
+  reporter.result(`Next:   ${result.next.map((command) => `\`${command}\``).join(', ')}`);
 }
 
 /** A table of the recorded resources: created ones are removed by `down`, adopted ones kept. */
@@ -127,9 +145,10 @@ export function formatResources(resources: Record<string, ResourceRecord>): stri
   const order = ALL_STEPS.map((step) => step.id as string);
   const rows = Object.entries(resources)
     .sort(([a], [b]) => order.indexOf(a) - order.indexOf(b))
-    .map(([key, record]) => [key, record.id, record.origin] as const);
+    // An image the local emulator never built is not a created one: say so.
+    .map(([key, record]) => [key, record.id, record.details?.pushed === false ? 'not built' : record.origin] as const);
   const width = Math.max(...rows.map(([key]) => key.length), 8);
-  const lines = rows.map(([key, id, origin]) => `  ${key.padEnd(width)}  ${origin.padEnd(7)}  ${id}`);
+  const lines = rows.map(([key, id, origin]) => `  ${key.padEnd(width)}  ${origin.padEnd(9)}  ${id}`);
   return ['Resources (created: removed by `ecs-ha down`; adopted: never deleted):', ...lines].join('\n');
 }
 

@@ -72,6 +72,8 @@ describe('the local data plane, end to end', () => {
     expect(up.code, up.stderr).toBe(0);
     const result = JSON.parse(up.stdout);
     url = result.url;
+    expect(result.next).toEqual(['ecs-ha verify --local', 'ecs-ha chaos --kill-one --local', 'ecs-ha down --local']);
+    expect(result.cost.perHour).toBeGreaterThan(0.05);
     aws = emulatorClients(planeFiles(cwd, STACK).info.endpointUrl);
     remember();
   });
@@ -185,7 +187,10 @@ describe('the local data plane, end to end', () => {
     await new Promise((done) => setTimeout(done, 1_000));
     const report = await prober.stop();
     expect(up.code, up.stderr).toBe(0);
-    expect(JSON.parse(up.stdout).steps.find((s: { step: string }) => s.step === 'service').summary).toContain('updated service');
+    const result = JSON.parse(up.stdout);
+    expect(result.steps.find((s: { step: string }) => s.step === 'service').summary).toContain('updated service');
+    // The re-run says what it changed, and only that.
+    expect(result.changed).toEqual([expect.stringMatching(/^registered task definition ha:2/), expect.stringMatching(/^updated service ha \(task definition\)/)]);
     expect(report.summary.failures, JSON.stringify(report.summary.failuresByKind)).toBe(0);
     expect(report.summary.versions).toEqual(['1.0', '2']);
     const versions = report.records.map((r) => r.backend?.version);
