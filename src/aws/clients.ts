@@ -1,5 +1,7 @@
 import { AsyncLocalStorage } from 'node:async_hooks';
-import { appendFileSync } from 'node:fs';
+import { appendFileSync, readFileSync } from 'node:fs';
+import { homedir } from 'node:os';
+import { join } from 'node:path';
 import { CloudWatchLogsClient } from '@aws-sdk/client-cloudwatch-logs';
 import { EC2Client } from '@aws-sdk/client-ec2';
 import { ECRClient } from '@aws-sdk/client-ecr';
@@ -98,13 +100,38 @@ export class AwsClients {
 
   /** The region every client uses, resolved as the SDK does (option, AWS_REGION, profile). */
   async region(): Promise<string> {
+    this.checkProfile();
     try {
       return await this.sts.config.region();
     } catch (error) {
       throw new EnvironmentError(
         'no AWS region is configured',
-        'pass --region, set AWS_REGION, or set a region in your AWS profile',
+        'pass --region, set AWS_REGION, or set a region in your AWS profile; or run with --local to use the local emulator, no account needed',
         { cause: error },
+      );
+    }
+  }
+
+  /**
+   * A named profile that is in neither AWS file: said as such, before the SDK reports it as a
+   * missing region or missing credentials.
+   */
+  private checkProfile(): void {
+    // Only an explicit --profile: with AWS_PROFILE set, environment credentials may still serve.
+    const profile = this.settings.profile;
+    if (!profile || this.settings.credentials) return;
+    const files = [process.env.AWS_CONFIG_FILE ?? join(homedir(), '.aws', 'config'), process.env.AWS_SHARED_CREDENTIALS_FILE ?? join(homedir(), '.aws', 'credentials')];
+    const sections = files.flatMap((file) => {
+      try {
+        return [...readFileSync(file, 'utf8').matchAll(/^\s*\[\s*(?:profile\s+)?([^\]]+?)\s*\]/gm)].map((m) => m[1]);
+      } catch {
+        return [];
+      }
+    });
+    if (!sections.includes(profile)) {
+      throw new EnvironmentError(
+        `the AWS profile "${profile}" does not exist: it is in neither ${files.join(' nor ')}`,
+        `check the name (profiles there: ${sections.length ? [...new Set(sections)].join(', ') : 'none'}), create it with \`aws configure --profile ${profile}\`, or run with --local`,
       );
     }
   }

@@ -1,4 +1,4 @@
-import { existsSync } from 'node:fs';
+import { existsSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
@@ -115,6 +115,23 @@ describe('command line', () => {
     expect(JSON.parse(usage.stdout)).toEqual({ error: { code: 'UsageError', message: 'invalid --count "0": expected a whole number from 1 to 100', exitCode: 2 } });
     const unreachable = await runCli(['verify', '--json'], { cwd, env: emulatorEnv(DEAD_ENDPOINT) });
     expect(JSON.parse(unreachable.stdout).error).toMatchObject({ code: 'EnvironmentError', exitCode: 3, hint: expect.stringContaining('--endpoint-url') });
+  });
+
+  it('says that an unknown --profile does not exist, and that a missing region can be --local', async () => {
+    const cwd = tempDir();
+    const env = emulatorEnv(DEAD_ENDPOINT);
+    delete env.AWS_REGION;
+    env.AWS_CONFIG_FILE = join(cwd, 'config');
+    env.AWS_SHARED_CREDENTIALS_FILE = join(cwd, 'credentials');
+    writeFileSync(env.AWS_CONFIG_FILE, '[default]\noutput = json\n[profile dev]\nregion = eu-west-1\n');
+    const unknown = await runCli(['verify', '--profile', 'nope'], { cwd, env });
+    expect(unknown.code).toBe(3);
+    expect(unknown.stderr).toContain('error: the AWS profile "nope" does not exist');
+    expect(unknown.stderr).toContain('profiles there: default, dev');
+    const noRegion = await runCli(['verify'], { cwd, env });
+    expect(noRegion.code).toBe(3);
+    expect(noRegion.stderr).toContain('no AWS region is configured');
+    expect(noRegion.stderr).toContain('--local');
   });
 });
 
