@@ -1,7 +1,9 @@
 import {
   CreateServiceCommand,
   DeleteServiceCommand,
+  DeregisterInstanceCommand,
   GetServiceCommand,
+  ListInstancesCommand,
   ListServicesCommand,
   ListTagsForResourceCommand,
   type ServiceSummary,
@@ -80,6 +82,25 @@ async function createService(ctx: StepContext, namespaceId: string): Promise<{ i
   }
 }
 
+/** Deregisters every instance still in the Cloud Map service; returns how many. */
+async function deregisterLeftovers(ctx: StepContext, serviceId: string): Promise<number> {
+  const ids: string[] = [];
+  let NextToken: string | undefined;
+  do {
+    const page = await ctx.aws.serviceDiscovery.send(new ListInstancesCommand({ ServiceId: serviceId, ...(NextToken ? { NextToken } : {}) }));
+    ids.push(...(page.Instances ?? []).map((i) => i.Id!).filter(Boolean));
+    NextToken = page.NextToken;
+  } while (NextToken);
+  for (const id of ids) {
+    try {
+      await ctx.aws.serviceDiscovery.send(new DeregisterInstanceCommand({ ServiceId: serviceId, InstanceId: id }));
+    } catch (error) {
+      if (!isAwsError(error, 'InstanceNotFound')) throw error;
+    }
+  }
+  return ids.length;
+}
+
 export const discoveryServiceStep: Step = {
   id: 'discoveryService',
   title: 'Cloud Map service',
@@ -113,9 +134,23 @@ export const discoveryServiceStep: Step = {
       ctx.state.forget('discoveryService');
       return `kept Cloud Map service ${name} (adopted)`;
     }
+    let leftoversCleared = false;
+    const deleteService = async (): Promise<void> => {
+      try {
+        await ctx.aws.serviceDiscovery.send(new DeleteServiceCommand({ Id: recorded.id }));
+      } catch (error) {
+        if (isAwsError(error, 'ResourceInUse') && !leftoversCleared) {
+          // The ECS service is gone by now (it is removed first): an instance still here is one ECS left behind.
+          leftoversCleared = true;
+          const removed = await deregisterLeftovers(ctx, recorded.id);
+          if (removed > 0) ctx.progress(`deregistered ${removed} instance(s) ECS left in Cloud Map service ${name}`);
+        }
+        throw error;
+      }
+    };
     try {
-      // Instances stay registered until the ECS service's tasks have stopped.
-      await retryWhile(() => ctx.aws.serviceDiscovery.send(new DeleteServiceCommand({ Id: recorded.id })), {
+      // Deregistration is asynchronous: the service stays in use for a moment after.
+      await retryWhile(deleteService, {
         clock: ctx.clock,
         what: `Cloud Map service ${name} to have no instances`,
         retryOn: ['ResourceInUse'],

@@ -1,7 +1,9 @@
 import {
   CreateServiceCommand,
   DeleteServiceCommand,
+  DeregisterInstanceCommand,
   GetServiceCommand,
+  ListInstancesCommand,
   ListNamespacesCommand,
   ListServicesCommand,
   ListTagsForResourceCommand,
@@ -137,6 +139,7 @@ describe('discovery service step', () => {
     const ctx = withNamespace();
     ctx.state.record('discoveryService', { id, arn, origin: 'created' });
     sd.on(DeleteServiceCommand).rejectsOnce(awsError('ResourceInUse')).rejectsOnce(awsError('ResourceInUse')).resolves({});
+    sd.on(ListInstancesCommand).resolves({ Instances: [] });
 
     expect(await discoveryServiceStep.destroy(ctx)).toBe('deleted Cloud Map service app');
 
@@ -151,9 +154,37 @@ describe('discovery service step', () => {
     ctx.waitTimeoutMs = 30_000;
     ctx.state.record('discoveryService', { id, arn, origin: 'created' });
     sd.on(DeleteServiceCommand).rejects(awsError('ResourceInUse'));
+    sd.on(ListInstancesCommand).resolves({ Instances: [] });
 
     await expect(discoveryServiceStep.destroy(ctx)).rejects.toThrow('ResourceInUse');
     expect(ctx.state.get('discoveryService')).toBeDefined();
+  });
+
+  it('deregisters the instances ECS left behind, so the deletion does not hang until the timeout', async () => {
+    const ctx = withNamespace();
+    ctx.state.record('discoveryService', { id, arn, origin: 'created' });
+    const left = new Set(['task-a', 'task-b', 'task-c']);
+    // Cloud Map refuses to delete a service that still has instances, for as long as it has them.
+    sd.on(DeleteServiceCommand).callsFake(() => {
+      if (left.size > 0) throw awsError('ResourceInUse', 'Service contains registered instances; delete the instances before deleting the service');
+      return {};
+    });
+    sd.on(ListInstancesCommand)
+      .resolvesOnce({ Instances: [{ Id: 'task-a' }, { Id: 'task-b' }], NextToken: 'more' })
+      .resolves({ Instances: [{ Id: 'task-c' }] });
+    sd.on(DeregisterInstanceCommand).callsFake((input: { InstanceId: string }) => {
+      if (input.InstanceId === 'task-b') throw awsError('InstanceNotFound'); // ECS got to it first
+      left.delete(input.InstanceId);
+      left.delete('task-b');
+      return { OperationId: 'op' };
+    });
+
+    expect(await discoveryServiceStep.destroy(ctx)).toBe('deleted Cloud Map service app');
+
+    expect(sd.commandCalls(ListInstancesCommand).map((c) => c.args[0].input)).toEqual([{ ServiceId: id }, { ServiceId: id, NextToken: 'more' }]);
+    expect(sd.commandCalls(DeregisterInstanceCommand).map((c) => c.args[0].input.InstanceId)).toEqual(['task-a', 'task-b', 'task-c']);
+    expect(ctx.progressLines.join('\n')).toContain('deregistered 3 instance(s) ECS left');
+    expect(ctx.state.get('discoveryService')).toBeUndefined();
   });
 
   it('counts a service already gone as removed', async () => {
