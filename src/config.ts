@@ -33,8 +33,9 @@ export function resourceNames(stack: string) {
     repository: stack,
     cluster: stack,
     service: stack,
-    executionRole: `${stack}-task-execution`,
     logGroup: `/ecs/${stack}`,
+    /** Stacks made before role names carried the region (regionalRoleName in steps/executionRole.ts) used this one. */
+    legacyExecutionRole: `${stack}-task-execution`,
     albSecurityGroup: `${stack}-alb`,
     taskSecurityGroup: `${stack}-tasks`,
     loadBalancer: `${stack}-alb`,

@@ -33,6 +33,29 @@ function executionPolicyArn(roleArn: string): string {
   return `arn:${partition}:iam::aws:${TASK_EXECUTION_POLICY}`;
 }
 
+export const REGION_TAG_KEY = 'ecs-ha:region';
+
+/**
+ * IAM roles are account-wide but a stack is regional: the stack's role name carries its region, so
+ * a stack of the same name in another region makes and deletes its own role, never this one.
+ * (Stacks made before this kept `<stack>-task-execution`; their state file still names it.)
+ */
+export function regionalRoleName(stack: string, region: string): string {
+  return `${stack}-${region}-task-execution`;
+}
+
+/** The role this stack uses: the one its state recorded as created, else its regional name. */
+function ownRoleName(ctx: StepContext): string {
+  const recorded = ctx.state.get('executionRole');
+  return recorded?.origin === 'created' ? recorded.id : regionalRoleName(ctx.config.stack, ctx.state.region);
+}
+
+/** Ours: the stack's tag, and no region tag naming another region. */
+function isOurs(role: Role, ctx: StepContext): boolean {
+  const region = role.Tags?.find((t) => t.Key === REGION_TAG_KEY)?.Value;
+  return hasStackTag(role.Tags, ctx.config.stack) && (region === undefined || region === ctx.state.region);
+}
+
 /** `arn:aws:iam::123456789012:role/some/path/name` → `name`; a plain name stays as it is. */
 export function roleNameOf(ref: string): string {
   return ref.startsWith('arn:') ? (ref.split('/').pop() ?? ref) : ref;
@@ -103,7 +126,7 @@ export const executionRoleStep: Step = {
 
   async ensure(ctx) {
     if (ctx.config.executionRole) return adoptGivenRole(ctx, ctx.config.executionRole);
-    const name = ctx.names.executionRole;
+    const name = ownRoleName(ctx);
     const recorded = ctx.state.get('executionRole');
     const existing = await getRole(ctx, name);
 
@@ -113,7 +136,7 @@ export const executionRoleStep: Step = {
           RoleName: name,
           AssumeRolePolicyDocument: TRUST_POLICY,
           Description: `ECS task execution role of ecs-ha stack ${ctx.config.stack} (pulls the image from ECR, writes logs)`,
-          Tags: [stackTag(ctx.config.stack)],
+          Tags: [stackTag(ctx.config.stack), { Key: REGION_TAG_KEY, Value: ctx.state.region }],
         }),
       );
       ctx.state.record('executionRole', { id: name, arn: role!.Arn!, origin: 'created' });
@@ -122,7 +145,7 @@ export const executionRoleStep: Step = {
     }
 
     const knownOrigin = recorded?.id === name ? recorded.origin : undefined;
-    const origin = knownOrigin ?? (hasStackTag(existing.Tags, ctx.config.stack) ? 'created' : 'adopted');
+    const origin = knownOrigin ?? (isOurs(existing, ctx) ? 'created' : 'adopted');
     if (recorded?.id !== name || recorded.arn !== existing.Arn || recorded.origin !== origin) {
       ctx.state.record('executionRole', { id: name, arn: existing.Arn!, origin });
     }
@@ -180,10 +203,10 @@ export const executionRoleStep: Step = {
   },
 
   async discover(ctx) {
-    const existing = await getRole(ctx, ctx.names.executionRole);
-    if (existing && hasStackTag(existing.Tags, ctx.config.stack)) {
-      ctx.state.record('executionRole', { id: ctx.names.executionRole, arn: existing.Arn!, origin: 'created' });
-    }
+    // Only the regional name: a role of the older shared name may serve this stack in another region too.
+    const name = regionalRoleName(ctx.config.stack, ctx.state.region);
+    const existing = await getRole(ctx, name);
+    if (existing && isOurs(existing, ctx)) ctx.state.record('executionRole', { id: name, arn: existing.Arn!, origin: 'created' });
   },
 };
 

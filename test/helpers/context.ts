@@ -72,7 +72,7 @@ export interface TestContext extends StepContext {
 }
 
 /** A step context over a fresh state directory; AWS clients are real classes, to be mocked with aws-sdk-client-mock. */
-export function testContext(options: { config?: Partial<StackConfig>; runner?: TestContext['runner'] } = {}): TestContext {
+export function testContext(options: { config?: Partial<StackConfig>; runner?: TestContext['runner']; region?: string } = {}): TestContext {
   const config = testConfig(options.config);
   const dir = mkdtempSync(join(tmpdir(), 'ecs-ha-test-'));
   const notices: string[] = [];
@@ -80,8 +80,8 @@ export function testContext(options: { config?: Partial<StackConfig>; runner?: T
   return {
     config,
     names: resourceNames(config.stack),
-    aws: new AwsClients({ region: REGION, credentials: { accessKeyId: 'test', secretAccessKey: 'test' }, maxAttempts: 1 }),
-    state: StateStore.open(dir, config.stack, ACCOUNT, REGION),
+    aws: new AwsClients({ region: options.region ?? REGION, credentials: { accessKeyId: 'test', secretAccessKey: 'test' }, maxAttempts: 1 }),
+    state: StateStore.open(dir, config.stack, ACCOUNT, options.region ?? REGION),
     clock: fakeClock(),
     runner: options.runner ?? scriptedRunner(),
     waitTimeoutMs: 600_000,

@@ -17,7 +17,7 @@ import { executionRoleStep, roleNameOf } from '../../../src/steps/executionRole.
 import { awsError, testContext } from '../../helpers/context.js';
 
 const iam = mockClient(IAMClient);
-const name = 'demo-task-execution';
+const name = 'demo-us-east-1-task-execution';
 const arn = `arn:aws:iam::123456789012:role/${name}`;
 const policyArn = 'arn:aws:iam::aws:policy/service-role/AmazonECSTaskExecutionRolePolicy';
 const stackTag = { Key: 'ecs-ha:stack', Value: 'demo' };
@@ -48,7 +48,7 @@ describe('task execution role step', () => {
 
     const create = iam.commandCalls(CreateRoleCommand)[0]!.args[0].input;
     expect(create.RoleName).toBe(name);
-    expect(create.Tags).toEqual([stackTag]);
+    expect(create.Tags).toEqual([stackTag, { Key: 'ecs-ha:region', Value: 'us-east-1' }]);
     expect(create.Description).toContain('demo');
     expect(JSON.parse(create.AssumeRolePolicyDocument!)).toEqual({
       Version: '2012-10-17',
@@ -260,4 +260,53 @@ describe('task execution role step', () => {
     await executionRoleStep.discover(missing);
     expect(missing.state.get('executionRole')).toBeUndefined();
   });
+
+  describe('one account, several regions', () => {
+    it('a stack of the same name in another region makes its own role, not the first region\'s', async () => {
+      const ctx = testContext({ region: 'eu-west-1' });
+      const euName = 'demo-eu-west-1-task-execution';
+      // Only the us-east-1 stack's role exists in the account.
+      iam.on(GetRoleCommand).callsFake((input: { RoleName: string }) => {
+        if (input.RoleName === name) return { Role: { ...role, Tags: [stackTag, { Key: 'ecs-ha:region', Value: 'us-east-1' }] } };
+        throw awsError('NoSuchEntityException', `The role with name ${input.RoleName} cannot be found.`, 404);
+      });
+      iam.on(CreateRoleCommand).resolves({ Role: { ...role, RoleName: euName, Arn: `arn:aws:iam::123456789012:role/${euName}` } });
+
+      expect(await executionRoleStep.ensure(ctx)).toBe(`created role ${euName}`);
+      expect(iam.commandCalls(CreateRoleCommand)[0]!.args[0].input.Tags).toContainEqual({ Key: 'ecs-ha:region', Value: 'eu-west-1' });
+      expect(ctx.state.get('executionRole')).toMatchObject({ id: euName, origin: 'created' });
+    });
+
+    it('a role of the stack\'s name tagged for another region is not taken as this stack\'s own (kept by down)', async () => {
+      const ctx = testContext();
+      iam.on(GetRoleCommand).resolves({ Role: { ...role, Tags: [stackTag, { Key: 'ecs-ha:region', Value: 'eu-west-1' }] } });
+      iam.on(ListAttachedRolePoliciesCommand).resolves({ AttachedPolicies: [{ PolicyArn: policyArn }] });
+
+      expect(await executionRoleStep.ensure(ctx)).toContain('adopted');
+      expect(await executionRoleStep.destroy(ctx)).toContain('kept');
+      expect(iam.commandCalls(DeleteRoleCommand)).toHaveLength(0);
+    });
+
+    it('down without a state file never finds the older shared role name, which another region may use', async () => {
+      const ctx = testContext();
+      iam.on(GetRoleCommand).callsFake((input: { RoleName: string }) => {
+        if (input.RoleName === 'demo-task-execution') return { Role: { ...role, RoleName: 'demo-task-execution', Tags: [stackTag] } };
+        throw awsError('NoSuchEntityException', 'not found', 404);
+      });
+      await executionRoleStep.discover(ctx);
+      expect(ctx.state.get('executionRole')).toBeUndefined();
+    });
+
+    it('a stack whose state recorded the older shared name keeps using (and removing) that one', async () => {
+      const ctx = testContext();
+      const legacy = { id: 'demo-task-execution', arn: 'arn:aws:iam::123456789012:role/demo-task-execution', origin: 'created' as const };
+      ctx.state.record('executionRole', legacy);
+      iam.on(GetRoleCommand).resolves({ Role: { ...role, RoleName: legacy.id, Arn: legacy.arn, Tags: [stackTag] } });
+      iam.on(ListAttachedRolePoliciesCommand).resolves({ AttachedPolicies: [{ PolicyArn: policyArn }] });
+
+      expect(await executionRoleStep.ensure(ctx)).toBe('role demo-task-execution exists');
+      expect(iam.commandCalls(GetRoleCommand)[0]!.args[0].input).toEqual({ RoleName: 'demo-task-execution' });
+    });
+  });
 });
+
