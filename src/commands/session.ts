@@ -144,6 +144,7 @@ export function stackEngine(session: Session, config: StackConfig, state: StateS
     runner: session.runner,
     reporter: session.reporter,
     waitTimeoutMs: options.timeoutMs,
+    deadline: session.clock.now() + options.timeoutMs,
     signal: session.signal,
     ...(options.concurrency ? { concurrency: options.concurrency } : {}),
   };

@@ -93,7 +93,8 @@ export async function runUp(session: Session, config: StackConfig, options: { wa
     }
     if (wait) {
       reporter.start('wait', 'waiting for the service to be steady and every target healthy');
-      health = await attributeCallsTo('wait', () => waitUntilServiceHealthy(stepContext(engine, serviceStep), options.timeoutMs));
+      const ctx = stepContext(engine, serviceStep);
+      health = await attributeCallsTo('wait', () => waitUntilServiceHealthy(ctx, ctx.waitTimeoutMs));
       reporter.succeed('wait', `service steady: ${health.runningCount} tasks in ${health.availabilityZones.join(', ')}, ${health.healthyTargets} healthy targets`);
     }
     const dnsName = state.get('loadBalancer')?.details?.dnsName;

@@ -7,6 +7,8 @@ import { runGraph } from './graph.js';
 import type { StackResources, Step, StepContext } from './step.js';
 
 export interface Engine extends StackResources {
+  /** When the command's --timeout runs out (clock time); each step gets what is left of it. */
+  deadline?: number;
   reporter: Reporter;
   concurrency?: number;
   signal?: AbortSignal;
@@ -17,14 +19,14 @@ export type Phase = 'ensure' | 'destroy' | 'discover';
 const verbs: Record<Phase, string> = { ensure: 'ensuring', destroy: 'removing', discover: 'looking for' };
 
 export function stepContext(engine: Engine, step: Step): StepContext {
-  const { config, names, aws, state, runner, waitTimeoutMs } = engine;
+  const { config, names, aws, state, runner } = engine;
   return {
     config,
     names,
     aws,
     state,
     runner,
-    waitTimeoutMs,
+    waitTimeoutMs: engine.deadline === undefined ? engine.waitTimeoutMs : Math.max(0, engine.deadline - engine.clock.now()),
     clock: interruptibleClock(engine.clock, engine.signal),
     progress: (message) => engine.reporter.progress(step.id, `${step.title}: ${message}`),
     notice: (message) => engine.reporter.warn(message),

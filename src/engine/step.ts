@@ -12,7 +12,10 @@ export interface StackResources {
   state: StateStore;
   clock: Clock;
   runner: CommandRunner;
-  /** How long a step may wait for AWS (load balancer provisioning, ENI release …). */
+  /**
+   * How long a step may wait for AWS (load balancer provisioning, ENI release …): what is left of
+   * the command's --timeout when the step starts, so the timeout bounds the whole command.
+   */
   waitTimeoutMs: number;
 }
 
