@@ -7,7 +7,7 @@ import { runningEmulator, stopEmulator } from '../local/emulator.js';
 import { statePath } from '../state/store.js';
 import { ALL_STEPS } from '../steps/index.js';
 import { abortOnInterrupt } from './interrupt.js';
-import { BUNDLED_APP_DIR, openSession, stackEngine, validateCommon, withStackState, type CommonOptions, type Session } from './session.js';
+import { BUNDLED_APP_DIR, localStateIsStale, openSession, stackEngine, validateCommon, withStackState, type CommonOptions, type Session } from './session.js';
 
 export interface DownResult {
   stack: string;
@@ -120,9 +120,12 @@ export async function downAction(options: DownCliOptions): Promise<void> {
   let session: Session | undefined;
   const interrupt = abortOnInterrupt(() => session?.reporter);
   try {
-    if (options.local && !(await runningEmulator(options.stateDir, options.stack))) {
-      // The emulator keeps its resources in memory: with it stopped, nothing is left to remove.
+    const emulator = options.local ? await runningEmulator(options.stateDir, options.stack) : undefined;
+    if (options.local && (!emulator || localStateIsStale(options.stateDir, options.stack, emulator))) {
+      // The emulator keeps its resources in memory: with it stopped (or restarted since the state
+      // was written), nothing of that state is left to remove.
       rmSync(statePath(options.stateDir, options.stack), { force: true });
+      if (emulator && (await stopEmulator(options.stateDir, options.stack))) process.stderr.write('discarded the state of an earlier local emulator, and stopped the local AWS emulator\n');
       session = await openSession({ ...options, local: false }, interrupt.signal, false);
       renderDown(session, { stack: options.stack, account: 'local', region: 'local emulator', source: 'none', removed: [], kept: [] });
       return;

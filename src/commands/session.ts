@@ -1,3 +1,4 @@
+import { existsSync, readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { AwsClients, type AwsSettings } from '../aws/clients.js';
 import { realClock, type Clock } from '../aws/poll.js';
@@ -55,6 +56,21 @@ export function validateCommon(options: CommonOptions): void {
 }
 
 /**
+ * True when the stack's state file was last written before the running local emulator started: it
+ * describes the world of an emulator that has stopped since (its resources lived in its memory).
+ */
+export function localStateIsStale(stateDir: string, stack: string, emulator: { startedAt: string }): boolean {
+  const path = statePath(stateDir, stack);
+  if (!existsSync(path)) return false;
+  try {
+    const { updatedAt } = JSON.parse(readFileSync(path, 'utf8')) as { updatedAt?: string };
+    return typeof updatedAt === 'string' && Date.parse(updatedAt) < Date.parse(emulator.startedAt);
+  } catch {
+    return false; // a corrupt file is refused later, with its own message
+  }
+}
+
+/**
  * Builds the session: the local AWS for --local (started when `start` names the app folder it runs,
  * otherwise only found), the clients, the reporter.
  */
@@ -78,6 +94,12 @@ export async function openSession(options: CommonOptions, signal: AbortSignal, s
       );
     }
     if (emulator.started) reporter.info(`started the local AWS emulator (moto and the local data plane) on ${emulator.info?.endpointUrl}`);
+    if (localStateIsStale(options.stateDir, options.stack, emulator.info)) {
+      throw new OperationError(
+        `the local AWS emulator of stack "${options.stack}" was restarted: the state file ${statePath(options.stateDir, options.stack)} points at resources of the emulator before it, which are gone`,
+        `run \`ecs-ha down --local --stack ${options.stack}\` (it discards that state), then \`ecs-ha up --local --stack ${options.stack}\``,
+      );
+    }
     Object.assign(settings, {
       region: LOCAL_REGION,
       profile: undefined,

@@ -259,4 +259,26 @@ describe('the local data plane after a crash', () => {
     await waitUntil('every process to be gone', async () => pids.filter(isProcessAlive).length === 0, 10_000);
     expect(existsSync(infoPath)).toBe(false);
   });
+
+  it('after the local emulator died, up --local says to run down --local first, which discards the stale state', async () => {
+    const cwd = tempDir();
+    const env = localEnv();
+    expect((await runCli(['up', '--local', '--stack', 'again', '--no-wait'], { cwd, env })).code).toBe(0);
+    process.kill(planeFiles(cwd, 'again').info.pid, 'SIGKILL');
+
+    const refused = await runCli(['up', '--local', '--stack', 'again', '--no-wait'], { cwd, env });
+    expect(refused.code).toBe(1);
+    expect(refused.stderr).toContain('the local AWS emulator of stack "again" was restarted');
+    expect(refused.stderr).toContain('hint: run `ecs-ha down --local --stack again` (it discards that state), then `ecs-ha up --local --stack again`');
+
+    const down = await runCli(['down', '--local', '--stack', 'again'], { cwd, env });
+    expect(down.code, down.stderr).toBe(0);
+    expect(down.stderr).toContain('discarded the state of an earlier local emulator');
+    expect(existsSync(join(cwd, '.ecs-ha', 'again.json'))).toBe(false);
+    expect(existsSync(join(cwd, '.ecs-ha', 'again.emulator.json'))).toBe(false);
+    const up = await runCli(['up', '--local', '--stack', 'again', '--no-wait'], { cwd, env });
+    expect(up.code, up.stderr).toBe(0);
+    expect((await runCli(['down', '--local', '--stack', 'again'], { cwd, env })).code).toBe(0);
+  });
 });
+
