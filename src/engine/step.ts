@@ -38,6 +38,7 @@ export type StepId =
   | 'repository'
   | 'image'
   | 'cluster'
+  | 'serviceLinkedRole'
   | 'executionRole'
   | 'logGroup'
   | 'network'

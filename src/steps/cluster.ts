@@ -1,8 +1,9 @@
 import { CreateClusterCommand, DeleteClusterCommand, DescribeClustersCommand, type Cluster } from '@aws-sdk/client-ecs';
 import { isAwsError } from '../aws/errors.js';
 import { retryWhile } from '../aws/poll.js';
-import type { Step, StepContext } from '../engine/step.js';
+import { lookedUp, type Step, type StepContext } from '../engine/step.js';
 import { ecsStackTag, hasStackTag } from '../engine/tags.js';
+import { retryWhileServiceLinkedRoleSettles, SERVICE_LINKED_ROLE_STEP } from './serviceLinkedRole.js';
 
 async function findCluster(ctx: StepContext): Promise<Cluster | undefined> {
   const { clusters = [] } = await ctx.aws.ecs.send(new DescribeClustersCommand({ clusters: [ctx.names.cluster], include: ['TAGS'] }));
@@ -12,23 +13,28 @@ async function findCluster(ctx: StepContext): Promise<Cluster | undefined> {
 export const clusterStep: Step = {
   id: 'cluster',
   title: 'ECS cluster',
-  dependsOn: [],
+  // A brand-new account's first CreateCluster fails until ECS's service-linked role exists.
+  dependsOn: [SERVICE_LINKED_ROLE_STEP],
+  // The lookup needs nothing the role step makes: it runs while that step does.
+  lookup: (ctx) => findCluster(ctx),
 
   async ensure(ctx) {
     const name = ctx.names.cluster;
     const recorded = ctx.state.get('cluster');
-    const existing = await findCluster(ctx);
+    const existing = await lookedUp(ctx, findCluster);
     if (existing) {
       const origin = recorded?.origin ?? (hasStackTag(existing.tags, ctx.config.stack) ? 'created' : 'adopted');
       if (!recorded) ctx.state.record('cluster', { id: name, arn: existing.clusterArn!, origin });
       return `cluster ${name} ${recorded ? 'exists' : origin === 'adopted' ? 'adopted (not created by ecs-ha, will be kept)' : 'found'}`;
     }
-    const { cluster } = await ctx.aws.ecs.send(
-      new CreateClusterCommand({
-        clusterName: name,
-        tags: [ecsStackTag(ctx.config.stack)],
-        settings: [{ name: 'containerInsights', value: 'disabled' }],
-      }),
+    const { cluster } = await retryWhileServiceLinkedRoleSettles(ctx, { what: 'creating the ECS cluster', operation: 'CreateCluster' }, () =>
+      ctx.aws.ecs.send(
+        new CreateClusterCommand({
+          clusterName: name,
+          tags: [ecsStackTag(ctx.config.stack)],
+          settings: [{ name: 'containerInsights', value: 'disabled' }],
+        }),
+      ),
     );
     ctx.state.record('cluster', { id: name, arn: cluster!.clusterArn!, origin: 'created' });
     return `created cluster ${name}`;

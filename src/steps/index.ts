@@ -11,11 +11,13 @@ import { networkStep } from './network.js';
 import { repositoryStep } from './repository.js';
 import { albSecurityGroupStep, taskSecurityGroupStep } from './securityGroups.js';
 import { serviceStep } from './service.js';
+import { serviceLinkedRoleStep } from './serviceLinkedRole.js';
 import { targetGroupStep } from './targetGroup.js';
 import { taskDefinitionStep } from './taskDefinition.js';
 
 /** Every step of the tutorial; the engine orders them by their dependencies. */
 export const ALL_STEPS: readonly Step[] = [
+  serviceLinkedRoleStep,
   repositoryStep,
   imageStep,
   clusterStep,

@@ -15,7 +15,8 @@ import { lookedUp, type Step, type StepContext } from '../engine/step.js';
 import { ecsStackTag, hasStackTag } from '../engine/tags.js';
 import { OperationError } from '../errors.js';
 import { listServiceTaskArns } from '../inspect/stack.js';
-import { isRolePropagationError, retryWhileTransient } from './taskDefinition.js';
+import { retryWhileServiceLinkedRoleSettles } from './serviceLinkedRole.js';
+import { isRolePropagationError } from './taskDefinition.js';
 
 /** Waits poll every 2 s (one cheap describe call): `up` says "healthy" within seconds of it being so. */
 const WAIT_POLL_MS = 2_000;
@@ -72,7 +73,8 @@ function isCreateTransient(error: unknown): boolean {
 
 async function createService(ctx: StepContext, cluster: string): Promise<Service> {
   const { config, names, state } = ctx;
-  const { service } = await retryWhileTransient(ctx, 'creating the ECS service', isCreateTransient, () =>
+  // Retried while ECS cannot use a new role (its service-linked one, the execution role) or listener yet.
+  const { service } = await retryWhileServiceLinkedRoleSettles(ctx, { what: 'creating the ECS service', operation: 'CreateService', alsoRetry: isCreateTransient }, () =>
     ctx.aws.ecs.send(
       new CreateServiceCommand({
         cluster,

@@ -1,6 +1,7 @@
 import { CreateClusterCommand, DeleteClusterCommand, DescribeClustersCommand, ECSClient } from '@aws-sdk/client-ecs';
 import { mockClient } from 'aws-sdk-client-mock';
 import { beforeEach, describe, expect, it } from 'vitest';
+import { EnvironmentError, ExitCode } from '../../../src/errors.js';
 import { clusterStep } from '../../../src/steps/cluster.js';
 import { awsError, testContext } from '../../helpers/context.js';
 
@@ -112,5 +113,58 @@ describe('cluster step', () => {
     ecs.on(DescribeClustersCommand).resolves({ clusters: [{ clusterArn: arn, status: 'ACTIVE', tags: [{ key: 'ecs-ha:stack', value: 'other' }] }] });
     await clusterStep.discover(untagged);
     expect(untagged.state.get('cluster')).toBeUndefined();
+  });
+});
+
+describe('cluster step: ECS service-linked role not usable yet', () => {
+  // AWS's answer on a brand-new account, until AWSServiceRoleForECS exists and ECS can use it.
+  const noServiceLinkedRole = () =>
+    awsError('InvalidParameterException', 'Unable to assume the service linked role. Please verify that the ECS service linked role exists.');
+
+  it('retries CreateCluster, showing each retry, until ECS can use the role', async () => {
+    const ctx = testContext();
+    ecs.on(DescribeClustersCommand).resolves({ clusters: [], failures: [{ reason: 'MISSING' }] });
+    ecs.on(CreateClusterCommand).rejectsOnce(noServiceLinkedRole()).rejectsOnce(noServiceLinkedRole()).resolves({ cluster: { clusterArn: arn } });
+
+    expect(await clusterStep.ensure(ctx)).toBe('created cluster demo');
+
+    expect(ecs.commandCalls(CreateClusterCommand)).toHaveLength(3);
+    expect(ctx.clock.slept).toHaveLength(2);
+    expect(ctx.progressLines).toHaveLength(2);
+    expect(ctx.progressLines[0]).toContain('Unable to assume the service linked role');
+    expect(ctx.state.get('cluster')).toEqual({ id: 'demo', arn, origin: 'created' });
+  });
+
+  it('gives up after about two minutes: exit 3 with AWS message and how to create the role', async () => {
+    const ctx = testContext();
+    ecs.on(DescribeClustersCommand).resolves({ clusters: [], failures: [{ reason: 'MISSING' }] });
+    ecs.on(CreateClusterCommand).rejects(noServiceLinkedRole());
+
+    const error = await clusterStep.ensure(ctx).catch((e: unknown) => e);
+
+    expect(error).toBeInstanceOf(EnvironmentError);
+    expect((error as EnvironmentError).exitCode).toBe(ExitCode.environment);
+    expect((error as EnvironmentError).message).toContain(
+      'CreateCluster failed: InvalidParameterException: Unable to assume the service linked role. Please verify that the ECS service linked role exists.',
+    );
+    expect((error as EnvironmentError).hint).toContain('aws iam create-service-linked-role --aws-service-name ecs.amazonaws.com');
+    const waited = ctx.clock.slept.reduce((a, b) => a + b, 0);
+    expect(waited).toBeGreaterThanOrEqual(120_000);
+    expect(waited).toBeLessThanOrEqual(135_000);
+    expect(ecs.commandCalls(CreateClusterCommand).length).toBeGreaterThan(3);
+    expect(ctx.state.get('cluster')).toBeUndefined();
+  });
+
+  it('does not retry other invalid parameters', async () => {
+    const ctx = testContext();
+    ecs.on(DescribeClustersCommand).resolves({ clusters: [], failures: [{ reason: 'MISSING' }] });
+    ecs.on(CreateClusterCommand).rejects(awsError('InvalidParameterException', 'Tag keys must be unique.'));
+
+    await expect(clusterStep.ensure(ctx)).rejects.toThrow('Tag keys must be unique.');
+    expect(ecs.commandCalls(CreateClusterCommand)).toHaveLength(1);
+  });
+
+  it('waits for the service-linked role step', () => {
+    expect(clusterStep.dependsOn).toContain('serviceLinkedRole');
   });
 });

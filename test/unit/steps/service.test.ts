@@ -12,7 +12,7 @@ import { DescribeTargetHealthCommand, ElasticLoadBalancingV2Client, type TargetH
 import { mockClient } from 'aws-sdk-client-mock';
 import { beforeEach, describe, expect, it } from 'vitest';
 import { isMutatingOperation } from '../../../src/aws/clients.js';
-import { OperationError } from '../../../src/errors.js';
+import { EnvironmentError, ExitCode, OperationError } from '../../../src/errors.js';
 import { serviceStep, waitUntilServiceHealthy } from '../../../src/steps/service.js';
 import { awsError, testContext, type TestContext } from '../../helpers/context.js';
 
@@ -476,5 +476,53 @@ describe('waitUntilServiceHealthy', () => {
 
     await expect(waitUntilServiceHealthy(ctx, 30_000)).rejects.toThrow(/timed out after 30s waiting for the targets of service demo/);
     expect(ctx.progressLines[0]).toBe('2/2 running, 2/2 targets healthy, 1 unhealthy (Health checks failed with these codes: [500]) (0s)');
+  });
+});
+
+describe('ECS service step: ECS service-linked role not usable yet', () => {
+  // AWS's answer on a brand-new account, until AWSServiceRoleForECS exists and ECS can use it.
+  const noServiceLinkedRole = () =>
+    awsError('InvalidParameterException', 'Unable to assume the service linked role. Please verify that the ECS service linked role exists.');
+
+  it('retries CreateService, showing each retry, until ECS can use the role', async () => {
+    const ctx = withDependencies();
+    ecs.on(DescribeServicesCommand).resolves(missing);
+    ecs.on(CreateServiceCommand).rejectsOnce(noServiceLinkedRole()).rejectsOnce(noServiceLinkedRole()).resolves({ service: service() });
+
+    expect(await serviceStep.ensure(ctx)).toBe('created service demo (2 tasks)');
+
+    expect(ecs.commandCalls(CreateServiceCommand)).toHaveLength(3);
+    expect(ctx.progressLines.filter((line) => line.includes('Unable to assume the service linked role'))).toHaveLength(2);
+    expect(ctx.state.get('service')?.origin).toBe('created');
+  });
+
+  it('gives up after about two minutes: exit 3 with AWS message and how to create the role', async () => {
+    const ctx = withDependencies();
+    ecs.on(DescribeServicesCommand).resolves(missing);
+    ecs.on(CreateServiceCommand).rejects(noServiceLinkedRole());
+
+    const error = await serviceStep.ensure(ctx).catch((e: unknown) => e);
+
+    expect(error).toBeInstanceOf(EnvironmentError);
+    expect((error as EnvironmentError).exitCode).toBe(ExitCode.environment);
+    expect((error as EnvironmentError).message).toContain(
+      'CreateService failed: InvalidParameterException: Unable to assume the service linked role. Please verify that the ECS service linked role exists.',
+    );
+    expect((error as EnvironmentError).hint).toContain('aws iam create-service-linked-role --aws-service-name ecs.amazonaws.com');
+    const waited = ctx.clock.slept.reduce((a, b) => a + b, 0);
+    expect(waited).toBeGreaterThanOrEqual(120_000);
+    expect(waited).toBeLessThanOrEqual(135_000);
+    expect(ctx.state.get('service')).toBeUndefined();
+  });
+
+  it('still ends a wait on the listener with AWS own error, not the role hint', async () => {
+    const ctx = withDependencies();
+    ecs.on(DescribeServicesCommand).resolves(missing);
+    ecs.on(CreateServiceCommand).rejects(awsError('InvalidParameterException', `The target group with targetGroupArn ${targetGroupArn} does not have an associated load balancer.`));
+
+    const error = await serviceStep.ensure(ctx).catch((e: unknown) => e);
+
+    expect(error).not.toBeInstanceOf(EnvironmentError);
+    expect(String(error)).toContain('does not have an associated load balancer');
   });
 });
