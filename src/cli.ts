@@ -93,6 +93,19 @@ export function buildProgram(): Command {
     await chaosAction(options);
   });
 
+  program
+    .command('policy')
+    .description('print the IAM policy (JSON) that up, verify, chaos and down need; makes no AWS call')
+    .option('--stack <name>', 'scope the role, log group, repository and load balancer ARNs to this stack (default: any stack)')
+    .option('--execution-role <name|arn>', 'also allow reading and passing this role, adopted with `up --execution-role`')
+    .option('--json', 'print the policy as JSON (it always is)')
+    // Accepted and ignored: hints in --local mode add --local to every `ecs-ha …` they suggest.
+    .addOption(new Option('--local').hideHelp())
+    .action(async (options: import('./commands/policy.js').PolicyCliOptions) => {
+      const { policyAction } = await import('./commands/policy.js');
+      await policyAction(options);
+    });
+
   return program;
 }
 

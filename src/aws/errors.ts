@@ -70,7 +70,7 @@ export function hintFor(code: string): string | undefined {
     case 'AccessDenied':
     case 'AccessDeniedException':
     case 'UnauthorizedOperation':
-      return 'the credentials in use lack permission for this call; ecs-ha needs ECS, ECR, EC2, ELB, IAM, CloudWatch Logs and Cloud Map permissions';
+      return 'the credentials in use lack permission for this call; ecs-ha needs ECS, ECR, EC2, ELB, IAM, CloudWatch Logs and Cloud Map permissions: run `ecs-ha policy` to print the IAM policy it needs';
     case 'DependencyViolation':
       return 'something still uses this resource (often a Fargate ENI being released); run `ecs-ha down` again in a few minutes';
     case 'ResourceInUse':

@@ -1,0 +1,281 @@
+/**
+ * The IAM policy `up`, `verify`, `chaos` and `down` need, as data. `ecs-ha policy` prints it; a test
+ * replays the commands with --trace and checks every call they made against it.
+ *
+ * Resources are scoped where the API supports resource-level permissions and the name is known in
+ * advance (role, log group, repository, load balancer names derive from the stack); "*" where the
+ * API has none (Describe/List calls, most create calls) or where AWS picks the ID (Cloud Map, Route 53).
+ * sts:GetCallerIdentity needs no permission: AWS always allows it, so it has no statement.
+ */
+import { resourceNames } from '../config.js';
+
+type ConditionBlock = Record<string, Record<string, string | string[]>>;
+
+export interface PolicyStatement {
+  Sid: string;
+  Effect: 'Allow' | 'Deny';
+  Action: string[];
+  Resource: string | string[];
+  Condition?: ConditionBlock;
+}
+
+export interface PolicyDocument {
+  Version: '2012-10-17';
+  Statement: PolicyStatement[];
+}
+
+export interface PolicyScope {
+  /** Scope names to this stack's resources; default: any stack's. */
+  stack?: string;
+  /** A role adopted with `up --execution-role` (name or ARN): read and passed, never changed. */
+  executionRole?: string;
+}
+
+/** The managed policy `up` attaches to the role it creates; nothing else may be attached. */
+const TASK_EXECUTION_POLICY_ARN = 'arn:aws:iam::aws:policy/service-role/AmazonECSTaskExecutionRolePolicy';
+
+const ECS_SERVICE_LINKED_ROLE_ARN = 'arn:aws:iam::*:role/aws-service-role/ecs.amazonaws.com/AWSServiceRoleForECS';
+
+/** Name patterns: one stack's names, or the same shapes for any stack. */
+function patterns(stack: string | undefined) {
+  if (stack === undefined) {
+    return { roles: ['*-task-execution'], logGroup: '/ecs/*', repository: '*', loadBalancer: '*-alb', targetGroup: '*-tg', stackTag: '*' };
+  }
+  const names = resourceNames(stack);
+  return {
+    // The regional name `up` gives a new role (<stack>-<region>-task-execution), and the older one.
+    roles: [`${stack}-*-task-execution`, names.legacyExecutionRole],
+    logGroup: names.logGroup,
+    repository: names.repository,
+    loadBalancer: names.loadBalancer,
+    targetGroup: names.targetGroup,
+    stackTag: stack,
+  };
+}
+
+function adoptedRoleArn(ref: string): string {
+  return ref.startsWith('arn:') ? ref : `arn:aws:iam::*:role/${ref}`;
+}
+
+export function policyDocument(scope: PolicyScope = {}): PolicyDocument {
+  const p = patterns(scope.stack);
+  const roleArns = p.roles.map((role) => `arn:aws:iam::*:role/${role}`);
+  const roleArn = roleArns.length === 1 ? roleArns[0]! : roleArns;
+  const passable = scope.executionRole ? [...roleArns, adoptedRoleArn(scope.executionRole)] : roleArn;
+  // Log-group actions take the ARN with or without the trailing ":*", depending on the API.
+  const logGroupArns = scope.stack === undefined ? `arn:aws:logs:*:*:log-group:${p.logGroup}` : [`arn:aws:logs:*:*:log-group:${p.logGroup}`, `arn:aws:logs:*:*:log-group:${p.logGroup}:*`];
+  const elb = 'arn:aws:elasticloadbalancing:*:*';
+
+  const statements: PolicyStatement[] = [
+    {
+      Sid: 'EcsClusterServiceTasks',
+      Effect: 'Allow',
+      // ECS task definition and task ARNs carry revisions and random IDs: kept on "*".
+      Action: [
+        'ecs:CreateCluster', 'ecs:DescribeClusters', 'ecs:DeleteCluster', 'ecs:RegisterTaskDefinition',
+        'ecs:DescribeTaskDefinition', 'ecs:ListTaskDefinitions', 'ecs:DeregisterTaskDefinition', 'ecs:DeleteTaskDefinitions',
+        'ecs:CreateService', 'ecs:DescribeServices', 'ecs:UpdateService', 'ecs:DeleteService', 'ecs:ListTasks',
+        'ecs:DescribeTasks', 'ecs:StopTask',
+      ],
+      Resource: '*',
+    },
+    {
+      Sid: 'EcsTagOnCreate',
+      Effect: 'Allow',
+      // Creating with tags needs ecs:TagResource too; only as part of these creates.
+      Action: ['ecs:TagResource'],
+      Resource: '*',
+      Condition: { StringEquals: { 'ecs:CreateAction': ['CreateCluster', 'CreateService', 'RegisterTaskDefinition'] } },
+    },
+    {
+      Sid: 'ServiceLinkedRoles',
+      Effect: 'Allow',
+      // A new account has neither role: `up` creates ECS's, the first CreateLoadBalancer ELB's.
+      Action: ['iam:CreateServiceLinkedRole'],
+      Resource: [ECS_SERVICE_LINKED_ROLE_ARN, 'arn:aws:iam::*:role/aws-service-role/elasticloadbalancing.amazonaws.com/AWSServiceRoleForElasticLoadBalancing'],
+      Condition: { StringEquals: { 'iam:AWSServiceName': ['ecs.amazonaws.com', 'elasticloadbalancing.amazonaws.com'] } },
+    },
+    {
+      Sid: 'EcsServiceLinkedRoleLookup',
+      Effect: 'Allow',
+      // `up` reads it first, so that a re-run creates nothing.
+      Action: ['iam:GetRole'],
+      Resource: ECS_SERVICE_LINKED_ROLE_ARN,
+    },
+    {
+      Sid: 'TaskExecutionRole',
+      Effect: 'Allow',
+      Action: [
+        'iam:GetRole', 'iam:CreateRole', 'iam:TagRole', 'iam:ListAttachedRolePolicies', 'iam:DetachRolePolicy',
+        'iam:ListRolePolicies', 'iam:DeleteRolePolicy', 'iam:DeleteRole',
+      ],
+      Resource: roleArn,
+    },
+    {
+      Sid: 'TaskExecutionRolePolicyAttachment',
+      Effect: 'Allow',
+      // Only the execution policy: attaching anything else to a role ECS tasks run as would escalate.
+      Action: ['iam:AttachRolePolicy'],
+      Resource: roleArn,
+      Condition: { ArnEquals: { 'iam:PolicyARN': TASK_EXECUTION_POLICY_ARN } },
+    },
+    {
+      Sid: 'PassTaskExecutionRole',
+      Effect: 'Allow',
+      // The task definition names the role; ECS may hand it to tasks only.
+      Action: ['iam:PassRole'],
+      Resource: passable,
+      Condition: { StringEquals: { 'iam:PassedToService': 'ecs-tasks.amazonaws.com' } },
+    },
+    ...(scope.executionRole
+      ? [{ Sid: 'AdoptedTaskExecutionRole', Effect: 'Allow' as const, Action: ['iam:GetRole', 'iam:ListAttachedRolePolicies'], Resource: adoptedRoleArn(scope.executionRole) }]
+      : []),
+    {
+      Sid: 'LogGroup',
+      Effect: 'Allow',
+      Action: ['logs:CreateLogGroup', 'logs:TagResource', 'logs:ListTagsForResource', 'logs:PutRetentionPolicy', 'logs:DeleteLogGroup'],
+      Resource: logGroupArns,
+    },
+    {
+      Sid: 'LogGroupLookup',
+      Effect: 'Allow',
+      Action: ['logs:DescribeLogGroups'],
+      Resource: '*',
+    },
+    {
+      Sid: 'EcrRepositoryAndPush',
+      Effect: 'Allow',
+      // The repository's own actions and what `docker push` (and ECS's pull check) calls on it.
+      Action: [
+        'ecr:DescribeRepositories', 'ecr:CreateRepository', 'ecr:TagResource', 'ecr:ListTagsForResource', 'ecr:DescribeImages',
+        'ecr:DeleteRepository', 'ecr:BatchCheckLayerAvailability', 'ecr:InitiateLayerUpload', 'ecr:UploadLayerPart',
+        'ecr:CompleteLayerUpload', 'ecr:PutImage', 'ecr:BatchGetImage', 'ecr:GetDownloadUrlForLayer',
+      ],
+      Resource: `arn:aws:ecr:*:*:repository/${p.repository}`,
+    },
+    {
+      Sid: 'EcrLogin',
+      Effect: 'Allow',
+      // `docker login`'s token is account-wide: the API has no resource-level permission.
+      Action: ['ecr:GetAuthorizationToken'],
+      Resource: '*',
+    },
+    {
+      Sid: 'NetworkLookupAndSecurityGroupCreate',
+      Effect: 'Allow',
+      // DescribeRegions and DescribeVpcs are also what Cloud Map checks for a private namespace.
+      Action: [
+        'ec2:DescribeVpcs', 'ec2:DescribeSubnets', 'ec2:DescribeRouteTables', 'ec2:DescribeAvailabilityZones',
+        'ec2:DescribeRegions', 'ec2:DescribeSecurityGroups', 'ec2:CreateSecurityGroup',
+      ],
+      Resource: '*',
+    },
+    {
+      Sid: 'SecurityGroupTagOnCreate',
+      Effect: 'Allow',
+      Action: ['ec2:CreateTags'],
+      Resource: 'arn:aws:ec2:*:*:security-group/*',
+      Condition: { StringEquals: { 'ec2:CreateAction': 'CreateSecurityGroup' } },
+    },
+    {
+      Sid: 'StackSecurityGroups',
+      Effect: 'Allow',
+      // Rules and deletion only on groups carrying the stack tag, which `up` sets at creation.
+      Action: ['ec2:AuthorizeSecurityGroupIngress', 'ec2:DeleteSecurityGroup'],
+      Resource: 'arn:aws:ec2:*:*:security-group/*',
+      Condition: { StringLike: { 'aws:ResourceTag/ecs-ha:stack': p.stackTag } },
+    },
+    {
+      Sid: 'LoadBalancingCreateAndDescribe',
+      Effect: 'Allow',
+      Action: [
+        'elasticloadbalancing:CreateLoadBalancer', 'elasticloadbalancing:CreateTargetGroup',
+        'elasticloadbalancing:CreateListener', 'elasticloadbalancing:DescribeLoadBalancers',
+        'elasticloadbalancing:DescribeTargetGroups', 'elasticloadbalancing:DescribeTargetGroupAttributes',
+        'elasticloadbalancing:DescribeListeners', 'elasticloadbalancing:DescribeTargetHealth',
+        'elasticloadbalancing:DescribeTags',
+      ],
+      Resource: '*',
+    },
+    {
+      Sid: 'StackLoadBalancing',
+      Effect: 'Allow',
+      // AddTags: creating with tags tags the new resource in the same call.
+      Action: [
+        'elasticloadbalancing:AddTags', 'elasticloadbalancing:ModifyTargetGroup',
+        'elasticloadbalancing:ModifyTargetGroupAttributes', 'elasticloadbalancing:ModifyListener',
+        'elasticloadbalancing:DeleteListener', 'elasticloadbalancing:DeleteTargetGroup',
+        'elasticloadbalancing:DeleteLoadBalancer',
+      ],
+      Resource: [`${elb}:loadbalancer/app/${p.loadBalancer}/*`, `${elb}:listener/app/${p.loadBalancer}/*`, `${elb}:targetgroup/${p.targetGroup}/*`],
+    },
+    {
+      Sid: 'CloudMap',
+      Effect: 'Allow',
+      // Namespace and service IDs are chosen by Cloud Map, so there is nothing to scope by name.
+      Action: [
+        'servicediscovery:CreatePrivateDnsNamespace', 'servicediscovery:GetOperation', 'servicediscovery:GetNamespace',
+        'servicediscovery:ListNamespaces', 'servicediscovery:DeleteNamespace', 'servicediscovery:CreateService',
+        'servicediscovery:GetService', 'servicediscovery:ListServices', 'servicediscovery:DeleteService',
+        'servicediscovery:ListInstances', 'servicediscovery:DeregisterInstance', 'servicediscovery:GetInstancesHealthStatus',
+        'servicediscovery:TagResource', 'servicediscovery:ListTagsForResource',
+      ],
+      Resource: '*',
+    },
+    {
+      Sid: 'CloudMapRoute53',
+      Effect: 'Allow',
+      // Cloud Map calls Route 53 with the caller's rights: the private hosted zone (CreatePrivateDnsNamespace),
+      // health checks (DeregisterInstance), the records and the zone's removal.
+      Action: [
+        'route53:CreateHostedZone', 'route53:GetHostedZone', 'route53:ListHostedZonesByName',
+        'route53:AssociateVPCWithHostedZone', 'route53:ChangeResourceRecordSets', 'route53:ListResourceRecordSets',
+        'route53:CreateHealthCheck', 'route53:GetHealthCheck', 'route53:UpdateHealthCheck', 'route53:DeleteHealthCheck',
+        'route53:DeleteHostedZone',
+      ],
+      Resource: '*',
+    },
+  ];
+  return { Version: '2012-10-17', Statement: statements };
+}
+
+/** IAM's wildcard matching: `*` any run of characters, `?` one character. */
+function wildcardMatches(pattern: string, value: string, flags: string): boolean {
+  const source = pattern
+    .split('')
+    .map((c) => (c === '*' ? '.*' : c === '?' ? '.' : c.replace(/[.+^${}()|[\]\\]/g, '\\$&')))
+    .join('');
+  return new RegExp(`^${source}$`, flags).test(value);
+}
+
+/**
+ * True when some Allow statement names `iamAction` (exactly or by wildcard, case-insensitively as
+ * IAM does) and no Deny does; with `resource`, the statement's Resource must match that ARN too.
+ * Conditions are not evaluated: it answers "is this granted at all", not "in this request".
+ */
+export function allows(policy: PolicyDocument, iamAction: string, resource?: string): boolean {
+  const applies = (s: PolicyStatement): boolean =>
+    s.Action.some((pattern) => wildcardMatches(pattern, iamAction, 'i')) &&
+    (resource === undefined || [s.Resource].flat().some((pattern) => wildcardMatches(pattern, resource, '')));
+  return !policy.Statement.some((s) => s.Effect === 'Deny' && applies(s)) && policy.Statement.some((s) => s.Effect === 'Allow' && applies(s));
+}
+
+/** The trace's `service` (the SDK client's name without "Client") → the IAM service prefix. */
+const IAM_PREFIXES: Record<string, string> = {
+  ECS: 'ecs',
+  ECR: 'ecr',
+  ElasticLoadBalancingV2: 'elasticloadbalancing',
+  EC2: 'ec2',
+  IAM: 'iam',
+  CloudWatchLogs: 'logs',
+  ServiceDiscovery: 'servicediscovery',
+  STS: 'sts',
+};
+
+/** `("ElasticLoadBalancingV2", "DescribeTags")` → `"elasticloadbalancing:DescribeTags"`. */
+export function iamActionFor(service: string, operation: string): string {
+  const prefix = IAM_PREFIXES[service];
+  // An unknown client must fail loudly: the policy would silently miss its calls otherwise.
+  if (!prefix) throw new Error(`no IAM prefix known for the AWS service "${service}" (operation ${operation})`);
+  return `${prefix}:${operation}`;
+}
