@@ -8,6 +8,30 @@ import type { VerifyCliOptions } from './commands/verify.js';
 
 const VERSION = '0.1.0';
 
+/**
+ * A whole-number option: its default shows as a number in --help (`default: 2`), and the value
+ * stays the string the command's own parser validates, as for a value typed by the user.
+ */
+function numeric(flags: string, description: string, defaultValue: number): Option {
+  return new Option(flags, description).default(String(defaultValue), String(defaultValue));
+}
+
+const COMMON_OPTIONS_HELP = `
+Options every command takes (see \`ecs-ha <command> --help\`):
+  --stack <name>        stack name (default: ecs-ha)
+  --local               run on this machine, no AWS account: moto and the local data plane
+  --region, --profile   AWS region and profile (default: AWS_REGION / AWS_PROFILE)
+  --endpoint-url <url>  send every AWS call to this endpoint
+  --state-dir <dir>     where the state file is kept (default: .ecs-ha)
+  --trace <file>        append one JSON line per AWS call to this file
+  --json                the result (or the error) as one JSON document on stdout
+  --debug               on an error, also print its stack trace
+
+Examples:
+  ecs-ha up --local                    the whole stack on this machine, no AWS account needed
+  ecs-ha chaos --kill-one --local      stop a task while probing the URL; report what a user saw
+  ecs-ha up --count 3 && ecs-ha verify on your AWS account: three tasks, then prove them healthy`;
+
 /** Options every command accepts after its name: `ecs-ha up --stack demo`. */
 function withCommonOptions(command: Command): Command {
   return command
@@ -15,7 +39,7 @@ function withCommonOptions(command: Command): Command {
     .option('--region <region>', 'AWS region (default: AWS_REGION or your profile\'s region)')
     .option('--profile <name>', 'AWS profile from your AWS config (default: AWS_PROFILE or "default")')
     .option('--endpoint-url <url>', 'send every AWS call to this endpoint (default: AWS_ENDPOINT_URL)')
-    .option('--local', 'use the local moto AWS emulator instead of an AWS account (no account needed)')
+    .option('--local', 'run on this machine with no AWS account: the moto emulator and the local data plane (real app processes)')
     .option('--state-dir <dir>', 'where the state file is kept', '.ecs-ha')
     .option('--trace <file>', 'append one JSON line per AWS call to this file (default: ECS_HA_TRACE)')
     .option('--json', 'print the result (or the error) as one JSON document on stdout')
@@ -27,6 +51,8 @@ export function buildProgram(): Command {
     .description('Stand up a highly available ECS Fargate service behind an ALB, prove it survives failures, and tear it down.')
     .version(VERSION)
     .showHelpAfterError()
+    .showSuggestionAfterError()
+    .addHelpText('after', COMMON_OPTIONS_HELP)
     .configureOutput({ outputError: (text, write) => write(text) })
     .exitOverride();
 
@@ -34,18 +60,18 @@ export function buildProgram(): Command {
     program
       .command('up')
       .description('create or adopt every resource of the stack, in dependency order, then wait until the service is healthy')
-      .option('--count <n>', 'number of tasks (1 to 100; 2 or more for high availability)', '2')
-      .option('--cpu <units>', 'Fargate CPU units: 256, 512, 1024, 2048, 4096, 8192, 16384', '256')
-      .option('--memory <mib>', 'Fargate memory in MiB, a valid pair with --cpu', '512')
+      .addOption(numeric('--count <n>', 'number of tasks (1 to 100; 2 or more for high availability)', 2))
+      .addOption(numeric('--cpu <units>', 'Fargate CPU units: 256, 512, 1024, 2048, 4096, 8192, 16384', 256))
+      .addOption(numeric('--memory <mib>', 'Fargate memory in MiB, a valid pair with --cpu', 512))
       .addOption(new Option('--arch <arch>', 'CPU architecture of the tasks and the image').choices(['amd64', 'arm64']).default('amd64'))
       .option('--image <uri>', 'use this prebuilt image and skip Docker')
       .option('--execution-role <name|arn>', 'adopt this existing task execution role (never deleted by down)')
       .option('--vpc-id <id>', 'VPC to use (default: the default VPC)')
       .option('--app-version <version>', 'APP_VERSION shown by the app', '1.0')
       .option('--app-dir <dir>', 'folder with the app\'s Dockerfile (default: the bundled Flask app)')
-      .option('--log-retention <days>', 'CloudWatch Logs retention in days', '7')
+      .addOption(numeric('--log-retention <days>', 'CloudWatch Logs retention in days', 7))
       .option('--no-wait', 'return once every resource exists, without waiting for healthy tasks')
-      .option('--timeout <seconds>', 'give up waiting for AWS after this long', '900')
+      .addOption(numeric('--timeout <seconds>', 'give up waiting for AWS after this long', 900))
       .option('--concurrency <n>', 'at most this many steps at once (default: as many as the graph allows)'),
   ).action(async (options: UpOptions) => {
     const { upAction } = await import('./commands/up.js');
@@ -57,7 +83,7 @@ export function buildProgram(): Command {
       .command('down')
       .description('remove exactly what `up` created, in reverse order; adopted resources are kept')
       .option('-y, --yes', 'do not ask for confirmation (it is never asked when stdin is not a terminal)')
-      .option('--timeout <seconds>', 'give up waiting for AWS (ENI release, deletions) after this long', '1800')
+      .addOption(numeric('--timeout <seconds>', 'give up waiting for AWS (ENI release, deletions) after this long', 1800))
       .option('--concurrency <n>', 'at most this many steps at once (default: as many as the graph allows)'),
   ).action(async (options: DownCliOptions) => {
     const { downAction } = await import('./commands/down.js');
@@ -68,8 +94,8 @@ export function buildProgram(): Command {
     program
       .command('verify')
       .description('prove the service is healthy and load-balanced across tasks and Availability Zones; renders each check OK / FAIL / SKIP')
-      .option('--requests <n>', 'requests to send through the load balancer URL', '20')
-      .option('--timeout <seconds>', 'how long to wait for the load balancer DNS name to resolve and answer', '120'),
+      .addOption(numeric('--requests <n>', 'requests to send through the load balancer URL', 20))
+      .addOption(numeric('--timeout <seconds>', 'how long to wait for the load balancer DNS name to resolve and answer', 120)),
   ).action(async (options: VerifyCliOptions) => {
     const { verifyAction } = await import('./commands/verify.js');
     await verifyAction(options);
@@ -82,11 +108,11 @@ export function buildProgram(): Command {
       .option('--kill-one', 'stop one running task (random, or --task)')
       .option('--kill-az <az>', 'stop every running task in this Availability Zone at once')
       .option('--task <id>', 'with --kill-one: the task to stop (ID or ARN)')
-      .option('--rps <n>', 'probe requests per second', '10')
-      .option('--baseline <seconds>', 'probe this long before stopping anything', '5')
-      .option('--settle <seconds>', 'keep probing this long after the service has recovered', '15')
-      .option('--timeout <seconds>', 'give up waiting for recovery after this long', '600')
-      .option('--max-failures <n>', 'exit 1 when more probe requests than this fail', '0')
+      .addOption(numeric('--rps <n>', 'probe requests per second', 10))
+      .addOption(numeric('--baseline <seconds>', 'probe this long before stopping anything', 5))
+      .addOption(numeric('--settle <seconds>', 'keep probing this long after the service has recovered', 15))
+      .addOption(numeric('--timeout <seconds>', 'give up waiting for recovery after this long', 600))
+      .addOption(numeric('--max-failures <n>', 'exit 1 when more probe requests than this fail', 0))
       .option('--force', 'run even when the service is not steady or has fewer than two tasks'),
   ).action(async (options: ChaosCliOptions) => {
     const { chaosAction } = await import('./commands/chaos.js');

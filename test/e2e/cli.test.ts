@@ -14,16 +14,27 @@ describe('command line', () => {
     const env = emulatorEnv(DEAD_ENDPOINT);
     const top = await runCli(['--help'], { cwd, env });
     expect(top.code).toBe(0);
-    expect(top.stdout).toMatch(/up\b/);
-    expect(top.stdout).toMatch(/down\b/);
+    for (const command of ['up', 'down', 'verify', 'chaos', 'policy']) expect(top.stdout).toMatch(new RegExp(`^  ${command} \\[options\\]`, 'm'));
+    // The options every command takes, and three examples, on the first screen a newcomer sees.
+    expect(top.stdout).toContain('Options every command takes');
+    for (const option of ['--stack <name>', '--local', '--region, --profile', '--json']) expect(top.stdout).toContain(option);
+    expect(top.stdout.split('Examples:')[1]?.trim().split('\n')).toHaveLength(3);
     const up = await runCli(['up', '--help'], { cwd, env });
     expect(up.code).toBe(0);
-    for (const text of ['--stack <name>', '(default: "ecs-ha")', '--count <n>', '(default: "2")', '--cpu <units>', '(default: "256")', '--memory <mib>', '(default: "512")', '--arch', 'default: "amd64"', '--image <uri>', '--no-wait', '--local', '--json', '--region', '--profile', '--endpoint-url', '--state-dir']) {
+    for (const text of ['--stack <name>', '(default: "ecs-ha")', '--count <n>', '(default: 2)', '--cpu <units>', '(default: 256)', '--memory <mib>', '(default: 512)', '--arch', 'default: "amd64"', '--image <uri>', '--no-wait', '--local', '--json', '--region', '--profile', '--endpoint-url', '--state-dir']) {
       expect(up.stdout).toContain(text);
     }
+    expect(up.stdout).not.toMatch(/default: "\d+"/); // numbers print as numbers
     const down = await runCli(['down', '--help'], { cwd, env });
     expect(down.stdout).toContain('--yes');
     expect(down.stdout).toContain('--stack <name>');
+  });
+
+  it('suggests the nearest command for an unknown one (exit 2)', async () => {
+    const result = await runCli(['verfy'], { cwd: tempDir(), env: emulatorEnv(DEAD_ENDPOINT) });
+    expect(result.code).toBe(2);
+    expect(result.stderr).toContain("unknown command 'verfy'");
+    expect(result.stderr).toContain('(Did you mean verify?)');
   });
 
   it.each([
