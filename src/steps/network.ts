@@ -1,12 +1,14 @@
-import { DescribeSubnetsCommand, DescribeVpcsCommand, type Subnet } from '@aws-sdk/client-ec2';
+import { DescribeSubnetsCommand, DescribeVpcsCommand, type RouteTable, type Subnet } from '@aws-sdk/client-ec2';
 import { isAwsError } from '../aws/errors.js';
 import type { Step, StepContext } from '../engine/step.js';
 import { EnvironmentError, UsageError } from '../errors.js';
+import { describeSkippedZone, describeZones, subnetsWhereFargateRuns, whyNoFargate, type ZoneFacts } from './fargateZones.js';
+import { describeRoute, routeOfSubnet, routeTablesOf } from './subnetRoutes.js';
 
 /**
  * At most this many AZs. The ALB needs two; ECS spreads tasks evenly over the AZs of the
  * subnets it is given, so for a service of 2–3 tasks a fourth AZ adds no availability, only
- * more ENIs and more exposure to the few AZs that lack Fargate capacity (e.g. use1-az3).
+ * more ENIs and more exposure to capacity shortages in any one AZ.
  */
 export const MAX_AVAILABILITY_ZONES = 3;
 
@@ -65,11 +67,15 @@ async function findNetwork(ctx: StepContext): Promise<{ vpcId: string; subnets: 
   return { vpcId: found, subnets: await subnetsWhere(ctx, 'vpc-id', found) };
 }
 
-/** One subnet per AZ, sorted by AZ name; default-for-AZ subnets first, then by ID, so every run picks the same ones. */
+/**
+ * One subnet per AZ, sorted by AZ name; in each AZ a subnet that maps public IPs first, then the
+ * default-for-AZ one, then by ID, so every run picks the same ones.
+ */
 function onePerZone(subnets: Subnet[]): Subnet[] {
   const ordered = [...subnets].sort(
     (a, b) =>
       (a.AvailabilityZone ?? '').localeCompare(b.AvailabilityZone ?? '') ||
+      Number(b.MapPublicIpOnLaunch ?? false) - Number(a.MapPublicIpOnLaunch ?? false) ||
       Number(b.DefaultForAz ?? false) - Number(a.DefaultForAz ?? false) ||
       (a.SubnetId ?? '').localeCompare(b.SubnetId ?? ''),
   );
@@ -80,34 +86,81 @@ function onePerZone(subnets: Subnet[]): Subnet[] {
   return [...byZone.values()];
 }
 
-export function chooseSubnets(
-  subnets: Subnet[],
-  vpcId: string,
-  notice: (message: string) => void,
-): NetworkDetails {
-  const usable = subnets.filter((s) => s.SubnetId && s.AvailabilityZone && (s.State === undefined || s.State === 'available'));
-  // Tasks run with a public IP and pull from ECR over the internet, so subnets that map public
-  // IPs (the default VPC's) are the ones meant for this. A custom VPC may route its public
-  // subnets to an internet gateway without that flag: then take what there is and say so.
-  let chosen = onePerZone(usable.filter((s) => s.MapPublicIpOnLaunch));
-  if (chosen.length < 2) {
-    const all = onePerZone(usable);
-    if (all.length > chosen.length) {
-      chosen = all;
-      notice(
-        `VPC ${vpcId} has no public-IP subnets in two Availability Zones; using ${chosen.map((s) => s.SubnetId).join(', ')} — tasks need a route to ECR (internet gateway or NAT)`,
-      );
-    }
-  }
-  if (chosen.length < 2) {
-    const zones = chosen.map((s) => s.AvailabilityZone).join(', ') || 'none';
+function zonesOf(subnets: Subnet[]): string[] {
+  return [...new Set(subnets.map((s) => s.AvailabilityZone!))].sort();
+}
+
+/** What AWS says about the candidate subnets' zones and routes; see `chooseSubnets`. */
+export interface NetworkFacts {
+  region: string;
+  zones: ZoneFacts;
+  /**
+   * The VPC's route tables; only needed for subnets that are not default-for-AZ ones. AWS makes
+   * those public (the default VPC's main route table sends 0.0.0.0/0 to its internet gateway),
+   * so the usual path reads no route tables; the emulator's default VPC has no internet gateway
+   * to show. Without route tables, a subnet that is not default-for-AZ counts as private.
+   */
+  routeTables?: RouteTable[];
+}
+
+/** The subnets worth asking about: those that exist, are available and name their AZ. */
+function candidates(subnets: Subnet[]): Subnet[] {
+  return subnets.filter((s) => s.SubnetId && s.AvailabilityZone && (s.State === undefined || s.State === 'available'));
+}
+
+/**
+ * Two or three subnets in distinct AZs for the internet-facing load balancer and the tasks (which
+ * get public IPs and pull from ECR over the internet):
+ * - only in zones of type availability-zone where Fargate runs (`FARGATE_ZONE_IDS`), never a Local
+ *   or Wavelength Zone; each zone left out gets a notice;
+ * - only public subnets: default-for-AZ ones, or those whose route table sends 0.0.0.0/0 to an
+ *   internet gateway; a zone with private subnets only is left out with a notice.
+ */
+export function chooseSubnets(subnets: Subnet[], vpcId: string, facts: NetworkFacts, notice: (message: string) => void): NetworkDetails {
+  const { kept, skipped } = subnetsWhereFargateRuns(candidates(subnets), facts.zones, facts.region);
+  for (const entry of skipped) notice(`skipped ${describeSkippedZone(entry)}`);
+  const fargateZones = zonesOf(kept);
+  if (fargateZones.length < 2) {
+    const skippedText = skipped.length > 0 ? `; skipped: ${skipped.map(describeSkippedZone).join('; ')}` : '';
     throw new EnvironmentError(
-      `VPC ${vpcId} has subnets in fewer than two Availability Zones (found: ${zones}); a load balancer and a highly available service need two`,
-      'add a subnet in another Availability Zone, or pass --vpc-id with a VPC that has them',
+      `VPC ${vpcId} has subnets in fewer than two Availability Zones (found: ${fargateZones.join(', ') || 'none'}); a load balancer and a highly available service need two${skippedText}`,
+      'add a subnet in another Availability Zone where Fargate runs, or pass --vpc-id with a VPC that has them',
     );
+  }
+
+  const routes = new Map(kept.map((s) => [s.SubnetId!, facts.routeTables && !s.DefaultForAz ? routeOfSubnet(s.SubnetId!, facts.routeTables) : undefined]));
+  const isPublic = (s: Subnet) => s.DefaultForAz === true || routes.get(s.SubnetId!)?.toInternetGateway === true;
+  let chosen = onePerZone(kept.filter(isPublic));
+  const privateOnly = kept.filter((s) => !chosen.some((c) => c.AvailabilityZone === s.AvailabilityZone));
+  const describePrivate = (list: Subnet[]) =>
+    `${list.length > 1 ? 'subnets' : 'subnet'} ${list.map((s) => describeRoute(s, routes.get(s.SubnetId!) ?? { main: true, toInternetGateway: false })).join(', ')}`;
+  if (chosen.length < 2) {
+    throw new EnvironmentError(
+      `VPC ${vpcId} has public subnets in fewer than two Availability Zones (found: ${zonesOf(chosen).join(', ') || 'none'}); ` +
+        `these have no route 0.0.0.0/0 to an internet gateway, so an internet-facing load balancer there would never answer: ${describePrivate(privateOnly)}`,
+      "give their route tables a route 0.0.0.0/0 to the VPC's internet gateway (aws ec2 create-route --route-table-id <rtb-id> --destination-cidr-block 0.0.0.0/0 --gateway-id <igw-id>), or pass --vpc-id with a VPC that has public subnets in two Availability Zones",
+    );
+  }
+  for (const zone of zonesOf(privateOnly)) {
+    notice(`skipped ${describePrivate(privateOnly.filter((s) => s.AvailabilityZone === zone))}: no route 0.0.0.0/0 to an internet gateway`);
   }
   chosen = chosen.slice(0, MAX_AVAILABILITY_ZONES);
   return { subnetIds: chosen.map((s) => s.SubnetId!), availabilityZones: chosen.map((s) => s.AvailabilityZone!) };
+}
+
+/**
+ * The facts `chooseSubnets` needs: one DescribeAvailabilityZones call for the subnets' zones
+ * (besides the one DescribeSubnets call), and one DescribeRouteTables call for the VPC when a
+ * candidate is not a default-for-AZ subnet (a --vpc-id VPC's own subnets).
+ */
+async function networkFacts(ctx: StepContext, vpcId: string, subnets: Subnet[]): Promise<NetworkFacts> {
+  const usable = candidates(subnets);
+  const zones = await describeZones(ctx, usable.map((s) => s.AvailabilityZone!));
+  const region = ctx.state.region;
+  const fargate = usable.filter((s) => !whyNoFargate(s, zones, region));
+  // Route tables only matter when there are two zones to choose from and a subnet that is not public by construction.
+  const needRoutes = zonesOf(fargate).length >= 2 && fargate.some((s) => !s.DefaultForAz);
+  return { region, zones, ...(needRoutes ? { routeTables: await routeTablesOf(ctx, vpcId) } : {}) };
 }
 
 function sameNetwork(details: unknown, next: NetworkDetails): boolean {
@@ -126,7 +179,7 @@ export const networkStep: Step = {
 
   async ensure(ctx) {
     const { vpcId, subnets } = await findNetwork(ctx);
-    const details = chooseSubnets(subnets, vpcId, (message) => ctx.notice(message));
+    const details = chooseSubnets(subnets, vpcId, await networkFacts(ctx, vpcId, subnets), (message) => ctx.notice(message));
     const recorded = ctx.state.get('network');
     const summary = `VPC ${vpcId}, subnets in ${details.availabilityZones.join(', ')}`;
     if (recorded?.id === vpcId && recorded.origin === 'adopted' && sameNetwork(recorded.details, details)) return `using ${summary}`;

@@ -135,7 +135,7 @@ export function traceLines(path: string): number {
  */
 export async function runCliInterrupted(
   args: string[],
-  options: { cwd: string; env: NodeJS.ProcessEnv; trace: string; afterCalls: number; signal: NodeJS.Signals },
+  options: { cwd: string; env: NodeJS.ProcessEnv; trace: string; afterCalls: number; signal: NodeJS.Signals; afterOperation?: string },
 ): Promise<CliResult & { callsBeforeSignal: number }> {
   const child = spawn(process.execPath, [CLI, ...args, '--trace', options.trace], { cwd: options.cwd, env: options.env, stdio: ['ignore', 'pipe', 'pipe'] });
   let stdout = '';
@@ -145,7 +145,8 @@ export async function runCliInterrupted(
   const closed = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((done) => child.on('close', (code, signal) => done({ code, signal })));
   let callsBeforeSignal = -1;
   const watcher = setInterval(() => {
-    if (callsBeforeSignal < 0 && traceLines(options.trace) >= options.afterCalls) {
+    const due = options.afterOperation ? traceHas(options.trace, options.afterOperation) : traceLines(options.trace) >= options.afterCalls;
+    if (callsBeforeSignal < 0 && due) {
       callsBeforeSignal = traceLines(options.trace);
       child.kill(options.signal);
     }
@@ -155,6 +156,16 @@ export async function runCliInterrupted(
   clearInterval(watcher);
   clearTimeout(timer);
   return { code, signal, stdout, stderr, callsBeforeSignal };
+}
+
+/** Whether the trace has recorded `Service:Operation` (read as text: the last line may be half written). */
+function traceHas(path: string, serviceOperation: string): boolean {
+  const [service, operation] = serviceOperation.split(':');
+  try {
+    return readFileSync(path, 'utf8').includes(`"service":"${service}","operation":"${operation}"`);
+  } catch {
+    return false;
+  }
 }
 
 /** The AWS calls a `--trace` file recorded. */

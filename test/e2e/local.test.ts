@@ -224,7 +224,7 @@ describe('the local data plane after a crash', () => {
     const env = localEnv();
     const trace = join(cwd, 'trace.jsonl');
     // Killed once the service exists and its tasks are starting.
-    const killed = await runCliInterrupted(['up', '--local', '--stack', 'crash'], { cwd, env, trace, afterCalls: 38, signal: 'SIGKILL' });
+    const killed = await runCliInterrupted(['up', '--local', '--stack', 'crash'], { cwd, env, trace, afterCalls: 0, afterOperation: 'ECS:CreateService', signal: 'SIGKILL' });
     expect(killed.signal).toBe('SIGKILL');
     await waitUntil('task processes', async () => planeFiles(cwd, 'crash').taskPids.length > 0, 30_000);
     const files = planeFiles(cwd, 'crash');
