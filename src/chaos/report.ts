@@ -4,7 +4,7 @@
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import type { Session } from '../commands/session.js';
+import type { Session } from '../session.js';
 import { InterruptedError, OperationError } from '../errors.js';
 import { summarize, type AzShare, type ProbeOutcome, type ProbeReport, type ProbeSummary } from '../probe/prober.js';
 import type { ChaosOptions } from './options.js';

@@ -4,8 +4,8 @@
  * for --settle, and return the report. All waiting goes through the session's clock.
  */
 import { StopTaskCommand } from '@aws-sdk/client-ecs';
-import type { Clock } from '../aws/poll.js';
-import { noStateFile, withStackState, type Session } from '../commands/session.js';
+import type { Clock } from '../clock.js';
+import { noStateFile, withStackState, type Session } from '../session.js';
 import { EnvironmentError } from '../errors.js';
 import { cloudMapInstances, describeService, describeTasks, listServiceTaskArns, listsNoTasks, stackRefs, targetHealth, type StackRefs, type TaskView } from '../inspect/stack.js';
 import { startProber, type Prober } from '../probe/prober.js';

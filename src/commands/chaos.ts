@@ -3,7 +3,8 @@ import { concludeChaos } from '../chaos/report.js';
 import { runChaos } from '../chaos/run.js';
 import { canAnimate } from '../ui/reporter.js';
 import { abortOnInterrupt } from './interrupt.js';
-import { openSession, validateCommon, type CommonOptions, type Session } from './session.js';
+import { openSession, validateCommon, type CommonOptions } from './session.js';
+import { type Session } from '../session.js';
 
 export interface ChaosCliOptions extends CommonOptions, ChaosOptionInput {}
 

@@ -7,7 +7,8 @@ import { runningEmulator, stopEmulator } from '../local/emulator.js';
 import { statePath } from '../state/store.js';
 import { ALL_STEPS } from '../steps/index.js';
 import { abortOnInterrupt } from './interrupt.js';
-import { BUNDLED_APP_DIR, localStateIsStale, openSession, stackEngine, validateCommon, withStackState, type CommonOptions, type Session } from './session.js';
+import { BUNDLED_APP_DIR, localStateIsStale, openSession, validateCommon, type CommonOptions } from './session.js';
+import { stackEngine, withStackState, type Session } from '../session.js';
 
 export interface DownResult {
   stack: string;

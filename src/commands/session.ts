@@ -1,14 +1,14 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { AwsClients, type AwsSettings } from '../aws/clients.js';
-import { realClock, type Clock } from '../aws/poll.js';
-import { resourceNames, validateRegion, validateStackName, type StackConfig } from '../config.js';
-import type { Engine } from '../engine/run.js';
+import { realClock } from '../clock.js';
+import { validateRegion, validateStackName } from '../config.js';
 import { OperationError, UsageError } from '../errors.js';
 import { ensureEmulator, LOCAL_CREDENTIALS, LOCAL_REGION, runningEmulator } from '../local/emulator.js';
-import { spawnRunner, type CommandRunner } from '../process/runner.js';
-import { acquireLock, readOwnStateFile, statePath, StateStore, type StateFile } from '../state/store.js';
-import { canAnimate, createReporter, type Reporter } from '../ui/reporter.js';
+import { spawnRunner } from '../process/runner.js';
+import type { Session } from '../session.js';
+import { statePath } from '../state/store.js';
+import { canAnimate, createReporter } from '../ui/reporter.js';
 
 /** Options every command takes. */
 export interface CommonOptions {
@@ -22,20 +22,6 @@ export interface CommonOptions {
   trace?: string;
 }
 
-/** What a command runs with; tests build one with mocks and a fake clock. */
-export interface Session {
-  stack: string;
-  stateDir: string;
-  local: boolean;
-  /** Talking to an endpoint other than AWS's own (--local or an override); whether it runs containers is seen from what it answers. */
-  emulatorEndpoint?: string;
-  json: boolean;
-  aws: AwsClients;
-  reporter: Reporter;
-  clock: Clock;
-  runner: CommandRunner;
-  signal: AbortSignal;
-}
 
 /** The app folder shipped with the package. */
 export const BUNDLED_APP_DIR = fileURLToPath(new URL('../../container', import.meta.url));
@@ -118,56 +104,5 @@ export async function openSession(options: CommonOptions, signal: AbortSignal, s
     clock: realClock,
     runner: spawnRunner,
     signal,
-  };
-}
-
-/**
- * Checks credentials and region, takes the stack's lock, opens its state (refusing one of another
- * account or region) and runs `work` with it; the lock is released however `work` ends.
- */
-export async function withStackState<T>(session: Session, command: string, work: (state: StateStore) => Promise<T>): Promise<T> {
-  const region = await session.aws.region();
-  const account = await session.aws.account();
-  const release = acquireLock(session.stateDir, session.stack, command, (stale) =>
-    session.reporter.warn(`took over a stale lock left by pid ${stale.pid} (\`ecs-ha ${stale.command}\`, ${stale.startedAt})`),
-  );
-  try {
-    return await work(StateStore.open(session.stateDir, session.stack, account, region));
-  } finally {
-    release();
-  }
-}
-
-/** The stack's state for a command that only reads it (no lock): refuses another account or region. */
-export async function readStackState(session: Session): Promise<StateFile> {
-  const region = await session.aws.region();
-  const account = await session.aws.account();
-  const file = readOwnStateFile(session.stateDir, session.stack, account, region);
-  if (!file) throw noStateFile(session);
-  return file;
-}
-
-/** For the commands that need a stack `up` built: there is none under this name and folder. */
-export function noStateFile(session: Session): OperationError {
-  return new OperationError(
-    `there is no state file for stack "${session.stack}" (${statePath(session.stateDir, session.stack)})`,
-    `run \`ecs-ha up --stack ${session.stack}\` first, or pass the --stack and --state-dir it used`,
-  );
-}
-
-/** The engine that runs the steps of this session's stack. */
-export function stackEngine(session: Session, config: StackConfig, state: StateStore, options: { timeoutMs: number; concurrency?: number }): Engine {
-  return {
-    config,
-    names: resourceNames(config.stack),
-    aws: session.aws,
-    state,
-    clock: session.clock,
-    runner: session.runner,
-    reporter: session.reporter,
-    waitTimeoutMs: options.timeoutMs,
-    deadline: session.clock.now() + options.timeoutMs,
-    signal: session.signal,
-    ...(options.concurrency ? { concurrency: options.concurrency } : {}),
   };
 }

@@ -17,7 +17,8 @@ import type { ResourceRecord } from '../state/store.js';
 import { ALL_STEPS } from '../steps/index.js';
 import { serviceRunsTasks, serviceStep, waitUntilServiceHealthy } from '../steps/service.js';
 import { abortOnInterrupt } from './interrupt.js';
-import { BUNDLED_APP_DIR, openSession, stackEngine, validateCommon, withStackState, type CommonOptions, type Session } from './session.js';
+import { BUNDLED_APP_DIR, openSession, validateCommon, type CommonOptions } from './session.js';
+import { stackEngine, withStackState, type Session } from '../session.js';
 
 export interface UpOptions extends CommonOptions {
   count: string;

@@ -3,7 +3,8 @@ import { OperationError } from '../errors.js';
 import { stackRefs } from '../inspect/stack.js';
 import { formatVerify, runVerify, type VerifyResult } from '../verify/run.js';
 import { abortOnInterrupt } from './interrupt.js';
-import { openSession, readStackState, validateCommon, type CommonOptions, type Session } from './session.js';
+import { openSession, validateCommon, type CommonOptions } from './session.js';
+import { readStackState, type Session } from '../session.js';
 
 export interface VerifyCliOptions extends CommonOptions {
   requests: string;

@@ -1,6 +1,6 @@
 import { attributeCallsTo } from '../aws/clients.js';
 import { awsErrorCode, awsErrorMessage, failedOperation, hintFor, isCredentialsError } from '../aws/errors.js';
-import { interruptibleClock } from '../aws/poll.js';
+import { interruptibleClock } from '../clock.js';
 import { AwsStepError, EcsHaError, EnvironmentError, InterruptedError } from '../errors.js';
 import type { Reporter } from '../ui/reporter.js';
 import { runGraph } from './graph.js';

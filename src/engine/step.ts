@@ -1,5 +1,5 @@
 import type { AwsClients } from '../aws/clients.js';
-import type { Clock } from '../aws/poll.js';
+import type { Clock } from '../clock.js';
 import type { ResourceNames, StackConfig } from '../config.js';
 import type { CommandRunner } from '../process/runner.js';
 import type { StateStore } from '../state/store.js';

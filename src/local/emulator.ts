@@ -7,7 +7,7 @@ import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, openSync, readFileSync, rmSync, closeSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { realClock, type Clock } from '../aws/poll.js';
+import { realClock, type Clock } from '../clock.js';
 import { EnvironmentError, UsageError } from '../errors.js';
 import { isProcessAlive } from '../process/alive.js';
 import type { PlaneArguments, PlaneInfo } from './plane/main.js';

@@ -9,7 +9,7 @@
 import http from 'node:http';
 import https from 'node:https';
 import { performance } from 'node:perf_hooks';
-import { type Clock, realClock } from '../aws/poll.js';
+import { type Clock, realClock } from '../clock.js';
 import { UsageError } from '../errors.js';
 import { type BackendIdentity, type ProbeOutcome, type ProbeRecord, type ProbeSummary, summarize } from './summary.js';
 

@@ -2,7 +2,7 @@
  * Runs every check of `ecs-ha verify` concurrently (the AWS reads they share are made once) and
  * renders the result: one aligned line per check, then a count of OK / FAIL / SKIP.
  */
-import type { Session } from '../commands/session.js';
+import type { Session } from '../session.js';
 import { listsNoTasks, type StackRefs } from '../inspect/stack.js';
 import {
   cloudMapMatches,

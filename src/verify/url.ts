@@ -2,7 +2,7 @@
  * The checks `verify` makes through the stack's public URL, as a user would: `/` answers the app's
  * greeting, `/health` says healthy, and the answers come from two or more tasks in two or more AZs.
  */
-import { interruptibleClock, type Clock } from '../aws/poll.js';
+import { interruptibleClock, type Clock } from '../clock.js';
 import { probeBurst, summarize, type ProbeRecord } from '../probe/prober.js';
 import { desiredCount, emulatorReason, fail, skip, verdict, type CheckContext, type CheckOutcome } from './checks.js';
 

@@ -2,7 +2,7 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { AwsClients } from '../../src/aws/clients.js';
-import type { Clock } from '../../src/aws/poll.js';
+import type { Clock } from '../../src/clock.js';
 import { resourceNames, type StackConfig } from '../../src/config.js';
 import type { StepContext } from '../../src/engine/step.js';
 import type { CommandRunner, RunOptions, RunResult } from '../../src/process/runner.js';

@@ -5,7 +5,7 @@ import { describe, expect, it } from 'vitest';
 import { AwsClients } from '../../../src/aws/clients.js';
 import { parseChaosOptions } from '../../../src/chaos/options.js';
 import { assembleReport, concludeChaos, renderChaosLines, reportTimestamp, writeChaosReport, type ReportInput } from '../../../src/chaos/report.js';
-import type { Session } from '../../../src/commands/session.js';
+import type { Session } from '../../../src/session.js';
 import { ExitCode } from '../../../src/errors.js';
 import { summarize, type ProbeRecord, type ProbeReport } from '../../../src/probe/prober.js';
 import { createReporter } from '../../../src/ui/reporter.js';

@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { beforeEach, describe, expect, it, vi } from 'vitest';
 import { AwsClients } from '../../../src/aws/clients.js';
 import { runDown } from '../../../src/commands/down.js';
-import type { Session } from '../../../src/commands/session.js';
+import type { Session } from '../../../src/session.js';
 import { ExitCode } from '../../../src/errors.js';
 import { StateStore } from '../../../src/state/store.js';
 import { createReporter } from '../../../src/ui/reporter.js';

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { interruptibleClock, pollUntil, realClock, retryWhile } from '../../../src/aws/poll.js';
+import { pollUntil, retryWhile } from '../../../src/aws/poll.js';
+import { interruptibleClock, realClock } from '../../../src/clock.js';
 import { ExitCode } from '../../../src/errors.js';
 import { awsError, fakeClock } from '../../helpers/context.js';
 

@@ -5,7 +5,7 @@
 import type { Service } from '@aws-sdk/client-ecs';
 import { createServer } from 'node:http';
 import { afterEach, describe, expect, it } from 'vitest';
-import type { Clock } from '../../../src/aws/poll.js';
+import type { Clock } from '../../../src/clock.js';
 import type { StackRefs } from '../../../src/inspect/stack.js';
 import type { Observations } from '../../../src/verify/observations.js';
 import { observeUrl, urlAcrossAzs, urlAcrossTasks, urlAnswers, type UrlCheckContext, type UrlObservation } from '../../../src/verify/url.js';
