@@ -18,6 +18,7 @@ export type TimelineEventName =
   | 'replacement registered in Cloud Map'
   | 'replacement healthy'
   | 'replacement stopping'
+  | 'rebalancing move'
   | 'steady';
 
 export interface TimelineEvent {
@@ -130,8 +131,21 @@ export class RecoveryTracker {
     }
 
     const wanted = new Set(observation.tasks.map((t) => t.arn));
+    // ECS moving tasks between AZs (rebalancing) is not part of the recovery: a task it stops that
+    // chaos did not, or one it starts once the service was steady again, is its own event.
+    const victimArns = new Set(this.victimRefs.map((v) => v.arn));
+    for (const arn of this.known) {
+      if (!victimArns.has(arn) && !wanted.has(arn) && !this.replacementList.some((r) => r.arn === arn)) {
+        this.record('rebalancing move', at, arn.split('/').pop(), 'stopped by ECS, not by this test');
+      }
+    }
     for (const task of observation.tasks) {
       if (this.known.has(task.arn)) continue;
+      if (this.steadyAt !== undefined && !this.replacementList.some((r) => r.arn === task.arn)) {
+        this.known.add(task.arn);
+        this.record('rebalancing move', at, task.id, `started${task.az ? ` in ${task.az}` : ''} after the service was steady again`);
+        continue;
+      }
       let replacement = this.replacementList.find((r) => r.arn === task.arn);
       if (!replacement) {
         replacement = { arn: task.arn, id: task.id };

@@ -94,6 +94,8 @@ async function createService(ctx: StepContext, cluster: string): Promise<Service
         loadBalancers: [{ targetGroupArn: state.require('targetGroup').id, containerName: names.container, containerPort: config.appPort }],
         serviceRegistries: [{ registryArn: state.require('discoveryService').arn! }],
         healthCheckGracePeriodSeconds: HEALTH_CHECK_GRACE_SECONDS,
+        // Set explicitly: the default changed in 2025 (new services rebalance), older ones do not.
+        availabilityZoneRebalancing: 'ENABLED',
         deploymentConfiguration: {
           minimumHealthyPercent: 100,
           maximumPercent: 200,
@@ -128,11 +130,14 @@ function changesFor(ctx: StepContext, service: Service): Partial<UpdateServiceCo
   // The emulator does not report the grace period; only a reported, different value counts.
   const grace = service.healthCheckGracePeriodSeconds;
   if (grace !== undefined && grace !== HEALTH_CHECK_GRACE_SECONDS) changes.healthCheckGracePeriodSeconds = HEALTH_CHECK_GRACE_SECONDS;
+  // Likewise: moto does not report it; a service that says DISABLED gets it turned on.
+  if (service.availabilityZoneRebalancing !== undefined && service.availabilityZoneRebalancing !== 'ENABLED') changes.availabilityZoneRebalancing = 'ENABLED';
   return changes;
 }
 
 const CHANGE_LABELS: Record<string, string> = {
   forceNewDeployment: 'a new deployment, as the last one FAILED',
+  availabilityZoneRebalancing: 'Availability Zone rebalancing',
   taskDefinition: 'task definition',
   desiredCount: 'desired count',
   healthCheckGracePeriodSeconds: 'health check grace period',

@@ -48,6 +48,25 @@ describe('RecoveryTracker', () => {
     expect(tracker.blockers).toEqual([]);
   });
 
+  it('reports Availability Zone rebalancing by ECS as its own event, not as part of the recovery', () => {
+    const third = task('third', 'RUNNING', { az: 'us-east-1b', ip: '10.0.2.21' });
+    const tracker = new RecoveryTracker(T0, [victim], [victim.arn, other.arn, third.arn]);
+    const replacement = task('new', 'RUNNING', { az: 'us-east-1a', ip: '10.0.1.30' });
+    const healthy = [{ ip: '10.0.2.20', state: 'healthy' }, { ip: '10.0.2.21', state: 'healthy' }, { ip: '10.0.1.30', state: 'healthy' }];
+    const steadyLook = look(20, { service: { runningCount: 3, desiredCount: 3, pendingCount: 0 }, tasks: [other, third, replacement], victims: [{ ...victim, lastStatus: 'STOPPED' }], targets: healthy });
+    tracker.observe(steadyLook);
+    expect(tracker.recoveredAt).toBe(T0 + 20_000);
+    // ECS then moves a task from us-east-1b to us-east-1c: it starts one and stops one of its own.
+    const moved = task('moved', 'PROVISIONING', { az: 'us-east-1c' });
+    const events = tracker.observe({ ...steadyLook, at: T0 + 25_000, tasks: [other, replacement, moved] });
+    expect(events).toEqual([
+      { event: 'rebalancing move', seconds: 25, taskId: 'third', detail: 'stopped by ECS, not by this test' },
+      { event: 'rebalancing move', seconds: 25, taskId: 'moved', detail: 'started in us-east-1c after the service was steady again' },
+    ]);
+    expect(tracker.replacements.map((r) => r.id)).toEqual(['new']);
+    expect(tracker.recoveredAt).toBe(T0 + 20_000);
+  });
+
   it('fills in a replacement address that appears late, and follows a replacement that is itself stopped', () => {
     const tracker = new RecoveryTracker(T0, [victim], [victim.arn, other.arn]);
     const draining = [{ ip: '10.0.1.10', state: 'draining' }, { ip: '10.0.2.20', state: 'healthy' }];

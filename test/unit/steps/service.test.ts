@@ -91,6 +91,7 @@ describe('ECS service step', () => {
       loadBalancers: [{ targetGroupArn, containerName: 'app', containerPort: 8080 }],
       serviceRegistries: [{ registryArn }],
       healthCheckGracePeriodSeconds: 30,
+      availabilityZoneRebalancing: 'ENABLED',
       deploymentConfiguration: {
         minimumHealthyPercent: 100,
         maximumPercent: 200,
@@ -162,6 +163,16 @@ describe('ECS service step', () => {
       desiredCount: 2,
       healthCheckGracePeriodSeconds: 30,
     });
+  });
+
+  it('turns Availability Zone rebalancing on when the service reports it off (set explicitly, not left to the default)', async () => {
+    const ctx = withDependencies();
+    recordService(ctx);
+    ecs.on(DescribeServicesCommand).resolves({ services: [service({ availabilityZoneRebalancing: 'DISABLED' })] });
+    ecs.on(UpdateServiceCommand).resolves({ service: service() });
+
+    expect(await serviceStep.ensure(ctx)).toBe('updated service demo (Availability Zone rebalancing)');
+    expect(ecs.commandCalls(UpdateServiceCommand)[0]!.args[0].input).toEqual({ cluster: 'demo', service: 'demo', availabilityZoneRebalancing: 'ENABLED' });
   });
 
   it('adopts an untagged service of the same name without changing it, and never deletes it', async () => {
