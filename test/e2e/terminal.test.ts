@@ -21,13 +21,14 @@ function underZeroSizeTerminal(args: string[], signal: 'SIGINT' | 'SIGTERM', aft
 
 describe('a terminal that reports zero columns', () => {
   it.each(['SIGINT', 'SIGTERM'] as const)('up draws no spinner, and %s ends it with the state saved (exit 130)', (signal) => {
-    // Interrupted while it waits to see whether the endpoint runs tasks (plain moto never does).
+    // Interrupted, usually while it waits to see whether the endpoint runs tasks (plain moto never does).
     const run = underZeroSizeTerminal(['up', '--stack', 'tty', '--image', PREBUILT_IMAGE], signal, 4);
     expect(run.exit, run.output).toBe(130);
     expect(run.seconds).toBeLessThan(10);
     expect(run.bytes).toBeLessThan(50_000);
     // ora hides the cursor (ESC[?25l) while it spins: no spinner was drawn.
     expect(run.output).not.toContain('\u001b[?25l');
-    expect(run.output).toContain('the state is saved');
+    // Interrupted while waiting ("the state is saved") or, on a slow machine, while steps still ran ("… was saved").
+    expect(run.output).toMatch(/the state (is|was) saved/);
   });
 });
