@@ -76,9 +76,15 @@ export async function runPhase(engine: Engine, steps: readonly Step[], phase: Ph
   return outcomes;
 }
 
+/** For ensure: every step that changes something also waits for the steps that check the environment. */
+export function gatedByEnvironmentChecks(steps: readonly Step[]): Step[] {
+  const checks = steps.filter((step) => step.checksEnvironment).map((step) => step.id);
+  return steps.map((step) => (step.checksEnvironment ? step : { ...step, dependsOn: [...new Set([...step.dependsOn, ...checks])] }));
+}
+
 async function runSteps(engine: Engine, steps: readonly Step[], phase: Phase, prefetched: Map<string, Promise<unknown>>, outcomes: StepOutcome[]): Promise<void> {
   await runGraph(
-    steps,
+    phase === 'ensure' ? gatedByEnvironmentChecks(steps) : steps,
     async (step) => {
       engine.reporter.start(step.id, `${verbs[phase]} ${step.title}`);
       try {

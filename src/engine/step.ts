@@ -35,6 +35,7 @@ export function lookedUp<T>(ctx: StepContext, lookup: (ctx: StepContext) => Prom
 }
 
 export type StepId =
+  | 'docker'
   | 'repository'
   | 'image'
   | 'cluster'
@@ -63,6 +64,12 @@ export interface Step {
   /** What the step makes, for progress lines: "load balancer". */
   title: string;
   dependsOn: StepId[];
+  /**
+   * The step changes nothing: it finds out whether the environment is ready (a VPC with public
+   * subnets, Docker). In `up`, every step that changes something waits for these, so a missing
+   * piece stops the run before anything is created.
+   */
+  checksEnvironment?: boolean;
   ensure(ctx: StepContext): Promise<string>;
   /**
    * A read-only lookup of the step's own resource that needs nothing other steps make. When steps

@@ -6,7 +6,6 @@ import { isAwsError } from '../aws/errors.js';
 import type { Architecture } from '../config.js';
 import type { Step, StepContext } from '../engine/step.js';
 import { EnvironmentError, OperationError } from '../errors.js';
-import type { RunResult } from '../process/runner.js';
 
 /** Never part of the image: the app's own tests and Python's caches. */
 const ALWAYS_SKIPPED = ['tests', '**/__pycache__', '**/.pytest_cache', '**/*.pyc'];
@@ -92,7 +91,7 @@ export function tagOf(imageRef: string): string {
   return colon > lastSlash && !imageRef.includes('@') ? withoutDigest.slice(colon + 1) : 'external';
 }
 
-function lastLines(text: string, count = 8): string {
+export function lastLines(text: string, count = 8): string {
   return text.trim().split('\n').slice(-count).join('\n');
 }
 
@@ -103,24 +102,6 @@ async function imageInRepository(ctx: StepContext, repositoryName: string, tag: 
   } catch (error) {
     if (isAwsError(error, 'ImageNotFoundException')) return false;
     throw error;
-  }
-}
-
-const DOCKER_MISSING_HINT = 'install and start Docker, or pass --image URI with an image you built and pushed yourself';
-
-async function checkDocker(ctx: StepContext): Promise<void> {
-  let result: RunResult;
-  try {
-    result = await ctx.runner.run('docker', ['version', '--format', '{{.Server.Version}}']);
-  } catch (error) {
-    const reason = (error as NodeJS.ErrnoException).code === 'ENOENT' ? 'the docker command was not found' : (error as Error).message;
-    throw new EnvironmentError(`Docker is needed to build the app image, but ${reason}`, DOCKER_MISSING_HINT, { cause: error });
-  }
-  if (result.exitCode !== 0) {
-    throw new EnvironmentError(
-      `Docker is needed to build the app image, but the Docker daemon did not answer: ${lastLines(result.stderr, 3) || `exit ${result.exitCode}`}`,
-      DOCKER_MISSING_HINT,
-    );
   }
 }
 
@@ -159,8 +140,8 @@ function pushProgress(ctx: StepContext): (line: string) => void {
   };
 }
 
+/** Docker was checked by the docker step, before anything was created. */
 async function buildAndPush(ctx: StepContext, uri: string): Promise<void> {
-  await checkDocker(ctx);
   const { authorizationData = [] } = await ctx.aws.ecr.send(new GetAuthorizationTokenCommand({}));
   const token = authorizationData[0]?.authorizationToken;
   const decoded = Buffer.from(token ?? '', 'base64').toString('utf8');
@@ -183,7 +164,7 @@ async function buildAndPush(ctx: StepContext, uri: string): Promise<void> {
 export const imageStep: Step = {
   id: 'image',
   title: 'container image',
-  dependsOn: ['repository'],
+  dependsOn: ['repository', 'docker'],
 
   async ensure(ctx) {
     const recorded = ctx.state.get('image');

@@ -1,6 +1,7 @@
 import type { Step } from '../engine/step.js';
 import { clusterStep } from './cluster.js';
 import { discoveryServiceStep } from './discoveryService.js';
+import { dockerStep } from './docker.js';
 import { executionRoleStep } from './executionRole.js';
 import { imageStep } from './image.js';
 import { listenerStep } from './listener.js';
@@ -17,6 +18,7 @@ import { taskDefinitionStep } from './taskDefinition.js';
 
 /** Every step of the tutorial; the engine orders them by their dependencies. */
 export const ALL_STEPS: readonly Step[] = [
+  dockerStep,
   serviceLinkedRoleStep,
   repositoryStep,
   imageStep,

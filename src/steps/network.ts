@@ -176,6 +176,7 @@ export const networkStep: Step = {
   id: 'network',
   title: 'network',
   dependsOn: [],
+  checksEnvironment: true,
 
   async ensure(ctx) {
     const { vpcId, subnets } = await findNetwork(ctx);
