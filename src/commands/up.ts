@@ -87,8 +87,10 @@ export async function runUp(session: Session, config: StackConfig, options: { wa
     const outcomes = await runPhase(engine, ALL_STEPS, 'ensure');
     let health: UpResult['health'];
     let wait = options.wait;
-    if (wait && session.emulatorEndpoint && !(await attributeCallsTo('wait', () => serviceRunsTasks(stepContext(engine, serviceStep))))) {
-      // Plain moto reports a service but never starts a task: the wait could only time out.
+    // An endpoint override may run nothing (plain moto reports a service but never starts a task):
+    // the wait could only time out. --local's endpoint is ecs-ha's own data plane, which does.
+    const override = session.emulatorEndpoint !== undefined && !session.local;
+    if (wait && override && !(await attributeCallsTo('wait', () => serviceRunsTasks(stepContext(engine, serviceStep))))) {
       reporter.warn(`not waiting for healthy tasks: the endpoint ${session.emulatorEndpoint} lists no task for the service, so it runs no containers`);
       wait = false;
     }
