@@ -7,6 +7,7 @@ import type { Clock } from './clock.js';
 import { resourceNames, type StackConfig } from './config.js';
 import type { Engine } from './engine/run.js';
 import { OperationError } from './errors.js';
+import { folderExposure } from './fs/safe.js';
 import type { CommandRunner } from './process/runner.js';
 import { acquireLock, readOwnStateFile, statePath, StateStore, type StateFile } from './state/store.js';
 import type { Reporter } from './ui/reporter.js';
@@ -33,6 +34,10 @@ export interface Session {
 export async function withStackState<T>(session: Session, command: string, work: (state: StateStore) => Promise<T>): Promise<T> {
   const region = await session.aws.region();
   const account = await session.aws.account();
+  const exposure = folderExposure(session.stateDir);
+  if (exposure) {
+    session.reporter.warn(`the state folder ${session.stateDir} is not private to you: ${exposure}; whoever can write there can change what \`ecs-ha down\` deletes (chmod 700 it)`);
+  }
   const release = acquireLock(session.stateDir, session.stack, command, (stale) =>
     session.reporter.warn(`took over a stale lock left by pid ${stale.pid} (\`ecs-ha ${stale.command}\`, ${stale.startedAt})`),
   );

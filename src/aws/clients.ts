@@ -1,5 +1,5 @@
 import { AsyncLocalStorage } from 'node:async_hooks';
-import { appendFileSync, readFileSync } from 'node:fs';
+import { readFileSync, writeSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
 import { CloudWatchLogsClient } from '@aws-sdk/client-cloudwatch-logs';
@@ -11,6 +11,7 @@ import { IAMClient } from '@aws-sdk/client-iam';
 import { ServiceDiscoveryClient } from '@aws-sdk/client-servicediscovery';
 import { GetCallerIdentityCommand, STSClient } from '@aws-sdk/client-sts';
 import { EnvironmentError } from '../errors.js';
+import { openForAppend } from '../fs/safe.js';
 import { annotateOperation, awsErrorCode, awsErrorMessage, isCredentialsError, isNetworkError, isNotAwsAnswer } from './errors.js';
 
 export const USER_AGENT = 'ecs-ha/0.1.0';
@@ -165,6 +166,14 @@ export class AwsClients {
     }
   }
 
+  private traceFd: number | undefined;
+
+  /** Appends to the trace file, opened once: 0600, never through a symbolic link. */
+  private appendTrace(line: string): void {
+    this.traceFd ??= openForAppend(this.settings.tracePath!);
+    writeSync(this.traceFd, line);
+  }
+
   private client<T>(key: string, make: (config: Record<string, unknown>) => T): T {
     let client = this.made.get(key) as T | undefined;
     if (!client) {
@@ -210,7 +219,7 @@ export class AwsClients {
           ...fields,
         };
         this.calls.push(entry);
-        if (this.settings.tracePath) appendFileSync(this.settings.tracePath, `${JSON.stringify(entry)}\n`);
+        if (this.settings.tracePath) this.appendTrace(`${JSON.stringify(entry)}\n`);
       };
       try {
         const result = await next(args);

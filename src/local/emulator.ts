@@ -4,13 +4,14 @@
  * instances. This side starts it, finds it, and stops it, and cleans up after one that was killed.
  */
 import { spawn, spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, openSync, readFileSync, rmSync, closeSync } from 'node:fs';
+import { closeSync, existsSync, mkdirSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { realClock, type Clock } from '../clock.js';
 import { EnvironmentError, UsageError } from '../errors.js';
 import { isProcessAlive } from '../process/alive.js';
 import type { PlaneArguments, PlaneInfo } from './plane/main.js';
+import { openForAppend } from '../fs/safe.js';
 import { killRecorded } from './plane/runtime.js';
 import { processInfo } from './plane/taskPids.js';
 
@@ -54,7 +55,10 @@ async function answers(info: PlaneInfo): Promise<boolean> {
 /** Kills what a dead plane left: its moto (if it is still moto) and its task processes. */
 async function cleanUpAfter(stateDir: string, stack: string, info: PlaneInfo | undefined): Promise<void> {
   const files = paths(stateDir, stack);
-  if (info && Number.isInteger(info.motoPid) && info.motoPid > 1 && (await processInfo(info.motoPid))?.command.includes('moto.server')) {
+  // Only the moto this plane started: its command line names moto.server and the recorded port.
+  const motoPort = info ? /:(\d+)$/.exec(info.motoUrl ?? '')?.[1] : undefined;
+  const motoCommand = info && Number.isInteger(info.motoPid) && info.motoPid > 1 ? (await processInfo(info.motoPid))?.command : undefined;
+  if (info && motoPort && motoCommand?.includes('moto.server') && motoCommand.includes(motoPort)) {
     try {
       process.kill(info.motoPid, 'SIGKILL');
     } catch {
@@ -135,7 +139,7 @@ export async function ensureEmulator(
   mkdirSync(stateDir, { recursive: true, mode: 0o700 });
   const files = paths(stateDir, stack);
   const args: PlaneArguments = { infoPath: files.info, tasksPath: files.tasks, appDir: options.appDir, timeScale, python, region: LOCAL_REGION, credentials: LOCAL_CREDENTIALS };
-  const log = openSync(files.log, 'a', 0o600);
+  const log = openForAppend(files.log);
   const child = spawn(process.execPath, [PLANE_MAIN, JSON.stringify(args)], { detached: true, stdio: ['ignore', log, log], env: planeEnvironment() });
   closeSync(log);
   child.unref();

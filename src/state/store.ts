@@ -1,7 +1,8 @@
-import { closeSync, existsSync, mkdirSync, openSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { closeSync, existsSync, mkdirSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { OperationError, UsageError } from '../errors.js';
+import { writeFileAtomic } from '../fs/safe.js';
 import { isProcessAlive } from '../process/alive.js';
 
 export const STATE_SCHEMA_VERSION = 1;
@@ -143,9 +144,7 @@ export class StateStore {
   save(): void {
     mkdirSync(this.dir, { recursive: true, mode: 0o700 });
     this.data.updatedAt = new Date().toISOString();
-    const temp = `${this.path}.${process.pid}.tmp`;
-    writeFileSync(temp, `${JSON.stringify(this.data, null, 2)}\n`, { mode: 0o600 });
-    renameSync(temp, this.path);
+    writeFileAtomic(this.path, `${JSON.stringify(this.data, null, 2)}\n`);
     this.persisted = true;
   }
 
@@ -187,10 +186,18 @@ export function acquireLock(dir: string, stack: string, command: string, onTakeo
       if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
     }
     let holder: LockInfo | undefined;
+    let text = '';
     try {
-      holder = JSON.parse(readFileSync(path, 'utf8')) as LockInfo;
+      text = readFileSync(path, 'utf8');
+      holder = JSON.parse(text) as LockInfo;
     } catch {
-      holder = undefined; // a lock file cut short by a crash between open and write
+      holder = undefined; // cut short by a crash between open and write, or not ours at all
+    }
+    // A lock that cannot be read is taken over only when no live process could be holding it.
+    const namedPid = Number(/"pid"\s*:\s*(\d+)/.exec(text)?.[1]);
+    const unreadableButHeld = !holder && Number.isInteger(namedPid) && namedPid > 0 && isProcessAlive(namedPid);
+    if (unreadableButHeld) {
+      throw new OperationError(`stack "${stack}" is locked: the lock file ${path} cannot be read, and the process it names (pid ${namedPid}) is running`, `wait for it to finish; if that process is not ecs-ha, delete ${path}`);
     }
     const stale = !holder || (holder.host === mine.host && !isProcessAlive(holder.pid));
     if (!stale) {

@@ -4,7 +4,8 @@
  * writes its info file once everything answers. SIGTERM stops every task, then moto, then itself.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { renameSync, rmSync, writeFileSync } from 'node:fs';
+import { rmSync } from 'node:fs';
+import { writeFileAtomic } from '../../fs/safe.js';
 import { createServer } from 'node:net';
 import { AwsClients } from '../../aws/clients.js';
 import { Balancers } from './balancers.js';
@@ -155,9 +156,7 @@ async function main(): Promise<void> {
     timeScale: args.timeScale,
     startedAt: new Date().toISOString(),
   };
-  const temp = `${args.infoPath}.${process.pid}.tmp`;
-  writeFileSync(temp, JSON.stringify(info), { mode: 0o600, flag: 'wx' });
-  renameSync(temp, args.infoPath);
+  writeFileAtomic(args.infoPath, JSON.stringify(info));
   log(`local AWS endpoint ${info.endpointUrl} (moto ${moto.url}), time scale ${args.timeScale}`);
 }
 

@@ -3,7 +3,8 @@
  * killed (its tasks run in their own process groups and outlive it).
  */
 import { execFile } from 'node:child_process';
-import { mkdirSync, renameSync, writeFileSync } from 'node:fs';
+import { mkdirSync } from 'node:fs';
+import { writeFileAtomic } from '../../fs/safe.js';
 import { readFile, unlink } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { promisify } from 'node:util';
@@ -18,10 +19,8 @@ export interface PidRecord {
 /** Replaces the record file atomically (a reader never sees half a file), mode 0600. */
 export function recordPids(file: string, entries: readonly PidRecord[]): void {
   mkdirSync(dirname(file), { recursive: true, mode: 0o700 });
-  const tmp = `${file}.${process.pid}.tmp`;
   const tasks = entries.map(({ pid, taskId, argv }) => ({ pid, taskId, ...(argv ? { argv: [...argv] } : {}) }));
-  writeFileSync(tmp, `${JSON.stringify({ tasks }, null, 2)}\n`, { mode: 0o600 });
-  renameSync(tmp, file);
+  writeFileAtomic(file, `${JSON.stringify({ tasks }, null, 2)}\n`);
 }
 
 /**
