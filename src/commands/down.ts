@@ -2,9 +2,9 @@ import { rmSync } from 'node:fs';
 import { createInterface } from 'node:readline/promises';
 import { parseInteger, type StackConfig } from '../config.js';
 import { runPhase } from '../engine/run.js';
-import { OperationError } from '../errors.js';
-import { runningEmulator, stopEmulator } from '../local/emulator.js';
-import { statePath } from '../state/store.js';
+import { OperationError, UsageError } from '../errors.js';
+import { LOCAL_ACCOUNT, LOCAL_REGION, runningEmulator, stopEmulator } from '../local/emulator.js';
+import { acquireLock, readStateFile, statePath } from '../state/store.js';
 import { ALL_STEPS } from '../steps/index.js';
 import { abortOnInterrupt } from './interrupt.js';
 import { BUNDLED_APP_DIR, localStateIsStale, openSession, validateCommon, type CommonOptions } from './session.js';
@@ -113,6 +113,27 @@ export interface DownCliOptions extends CommonOptions {
   concurrency?: string;
 }
 
+/**
+ * Removes the state file of a local stack whose emulator is gone, under the stack's lock; a state
+ * file of an AWS account is refused (exit 2), never removed: its resources still run, and bill.
+ */
+function discardLocalState(stateDir: string, stack: string): void {
+  const file = readStateFile(stateDir, stack);
+  if (!file) return;
+  if (file.account !== LOCAL_ACCOUNT || file.region !== LOCAL_REGION) {
+    throw new UsageError(
+      `the state file ${statePath(stateDir, stack)} is of stack "${stack}" in AWS account ${file.account} (${file.region}), not of the local emulator: \`down --local\` leaves it alone`,
+      `run \`ecs-ha down --stack ${stack}\` without --local to remove that stack from AWS`,
+    );
+  }
+  const release = acquireLock(stateDir, stack, 'down', () => undefined);
+  try {
+    rmSync(statePath(stateDir, stack), { force: true });
+  } finally {
+    release();
+  }
+}
+
 /** `ecs-ha down`: safe in cleanup scripts — exits 0 when there is nothing to remove. */
 export async function downAction(options: DownCliOptions): Promise<void> {
   validateCommon(options);
@@ -124,8 +145,8 @@ export async function downAction(options: DownCliOptions): Promise<void> {
     const emulator = options.local ? await runningEmulator(options.stateDir, options.stack) : undefined;
     if (options.local && (!emulator || localStateIsStale(options.stateDir, options.stack, emulator))) {
       // The emulator keeps its resources in memory: with it stopped (or restarted since the state
-      // was written), nothing of that state is left to remove.
-      rmSync(statePath(options.stateDir, options.stack), { force: true });
+      // was written), nothing of that state is left to remove. Only ever a local stack's state.
+      discardLocalState(options.stateDir, options.stack);
       if (emulator && (await stopEmulator(options.stateDir, options.stack))) process.stderr.write('discarded the state of an earlier local emulator, and stopped the local AWS emulator\n');
       session = await openSession({ ...options, local: false }, interrupt.signal, false);
       renderDown(session, { stack: options.stack, account: 'local', region: 'local emulator', source: 'none', removed: [], kept: [] });

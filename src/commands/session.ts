@@ -4,7 +4,7 @@ import { AwsClients, type AwsSettings } from '../aws/clients.js';
 import { realClock } from '../clock.js';
 import { validateRegion, validateStackName } from '../config.js';
 import { OperationError, UsageError } from '../errors.js';
-import { ensureEmulator, LOCAL_CREDENTIALS, LOCAL_REGION, runningEmulator } from '../local/emulator.js';
+import { ensureEmulator, LOCAL_ACCOUNT, LOCAL_CREDENTIALS, LOCAL_REGION, runningEmulator } from '../local/emulator.js';
 import { spawnRunner } from '../process/runner.js';
 import type { Session } from '../session.js';
 import { statePath } from '../state/store.js';
@@ -49,8 +49,9 @@ export function localStateIsStale(stateDir: string, stack: string, emulator: { s
   const path = statePath(stateDir, stack);
   if (!existsSync(path)) return false;
   try {
-    const { updatedAt } = JSON.parse(readFileSync(path, 'utf8')) as { updatedAt?: string };
-    return typeof updatedAt === 'string' && Date.parse(updatedAt) < Date.parse(emulator.startedAt);
+    const { updatedAt, account } = JSON.parse(readFileSync(path, 'utf8')) as { updatedAt?: string; account?: string };
+    // A state file of an AWS account is never the emulator's: opening it is refused for its account.
+    return account === LOCAL_ACCOUNT && typeof updatedAt === 'string' && Date.parse(updatedAt) < Date.parse(emulator.startedAt);
   } catch {
     return false; // a corrupt file is refused later, with its own message
   }

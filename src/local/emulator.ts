@@ -17,6 +17,7 @@ import { processInfo } from './plane/taskPids.js';
 
 /** The emulator's fixed identity: moto answers for this account with any credentials. */
 export const LOCAL_REGION = 'us-east-1';
+export const LOCAL_ACCOUNT = '123456789012';
 export const LOCAL_CREDENTIALS = { accessKeyId: 'testing', secretAccessKey: 'testing' };
 /** Scales the data plane's waits (health checks, draining, stop timeouts); 1 = what AWS takes. */
 export const TIME_SCALE_VARIABLE = 'ECS_HA_LOCAL_TIME_SCALE';

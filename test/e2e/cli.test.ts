@@ -1,4 +1,4 @@
-import { existsSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
@@ -143,6 +143,19 @@ describe('command line', () => {
     expect(noRegion.code).toBe(3);
     expect(noRegion.stderr).toContain('no AWS region is configured');
     expect(noRegion.stderr).toContain('--local');
+  });
+
+  it('down --local never deletes the state file of a stack on an AWS account (exit 2, file untouched)', async () => {
+    const cwd = tempDir();
+    const stateDir = join(cwd, '.ecs-ha');
+    mkdirSync(stateDir, { recursive: true, mode: 0o700 });
+    const real = JSON.stringify({ schemaVersion: 1, stack: 'ecs-ha', account: '999999999999', region: 'eu-west-1', createdAt: '2026-11-01T00:00:00.000Z', updatedAt: '2026-11-01T00:00:00.000Z', resources: { cluster: { id: 'ecs-ha', origin: 'created' } } });
+    writeFileSync(join(stateDir, 'ecs-ha.json'), real, { mode: 0o600 });
+    const down = await runCli(['down', '--local'], { cwd, env: emulatorEnv(DEAD_ENDPOINT) });
+    expect(down.code).toBe(2);
+    expect(down.stderr).toContain('is of stack "ecs-ha" in AWS account 999999999999 (eu-west-1), not of the local emulator');
+    expect(down.stderr).toContain('without --local');
+    expect(readFileSync(join(stateDir, 'ecs-ha.json'), 'utf8')).toBe(real);
   });
 });
 
