@@ -209,11 +209,6 @@ export class TaskLifecycle {
     }, this.clock.scaled(EXIT_NOTICED_AFTER_MS));
   }
 
-  /** Ends every task at once (the plane is shutting down): SIGKILL, no draining. */
-  killAll(tasks: Iterable<LocalTask>): void {
-    for (const task of tasks) task.runtime?.kill();
-  }
-
   private async registerInstance(serviceId: string, task: LocalTask, family: string): Promise<void> {
     try {
       await this.aws.serviceDiscovery.send(
