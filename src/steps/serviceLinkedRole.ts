@@ -41,13 +41,13 @@ async function lookUp(ctx: StepContext, name: string): Promise<Lookup> {
   }
 }
 
-function record(ctx: StepContext, role: { name: string; arn?: string | undefined }, createdByEcsHa: boolean): void {
+function record(ctx: StepContext, role: { name: string; arn?: string | undefined }, createdByEcsHa: boolean, knownOnlyByCreate = false): void {
   const entry: ResourceRecord = {
     id: role.name,
     ...(role.arn ? { arn: role.arn } : {}),
     // Account-wide and shared by every ECS user of the account: never this stack's to delete.
     origin: 'adopted',
-    details: { awsServiceName: ECS_SERVICE, createdByEcsHa },
+    details: { awsServiceName: ECS_SERVICE, createdByEcsHa, ...(knownOnlyByCreate ? { knownOnlyByCreate } : {}) },
   };
   ctx.state.record(SERVICE_LINKED_ROLE_STEP, entry);
 }
@@ -75,6 +75,9 @@ export const serviceLinkedRoleStep: Step = {
 
   async ensure(ctx) {
     const recorded = ctx.state.get(SERVICE_LINKED_ROLE_STEP);
+    // IAM said it exists though it could not be read by its name (moto names it differently):
+    // asking again would only repeat a failing create on every run.
+    if (recorded?.details?.knownOnlyByCreate === true) return `service-linked role ${recorded.id} exists`;
     // The name IAM gave the role when ecs-ha created it; AWS's fixed name otherwise.
     const name = recorded?.id ?? ECS_SERVICE_LINKED_ROLE;
     const lookup = await lookUp(ctx, name);
@@ -92,7 +95,7 @@ export const serviceLinkedRoleStep: Step = {
     } catch (error) {
       if (isAlreadyThere(error)) {
         // Another run (or ECS itself) made it since the lookup, or the lookup was not allowed.
-        record(ctx, { name: ECS_SERVICE_LINKED_ROLE }, false);
+        record(ctx, { name: ECS_SERVICE_LINKED_ROLE }, false, true);
         return `service-linked role ${ECS_SERVICE_LINKED_ROLE} exists (account-wide, will be kept)`;
       }
       if (!isAwsError(error, ...ACCESS_DENIED)) throw error;

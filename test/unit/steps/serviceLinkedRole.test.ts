@@ -89,7 +89,12 @@ describe('ECS service-linked role step', () => {
 
     expect(await serviceLinkedRoleStep.ensure(ctx)).toContain('exists');
 
-    expect(ctx.state.get('serviceLinkedRole')).toMatchObject({ id: name, origin: 'adopted', details: { createdByEcsHa: false } });
+    expect(ctx.state.get('serviceLinkedRole')).toMatchObject({ id: name, origin: 'adopted', details: { createdByEcsHa: false, knownOnlyByCreate: true } });
+
+    // The next run trusts that answer instead of repeating the failing create (a no-op up makes no mutating call).
+    iam.resetHistory();
+    expect(await serviceLinkedRoleStep.ensure(ctx)).toBe(`service-linked role ${name} exists`);
+    expect(callNames()).toEqual([]);
   });
 
   it('does not take another InvalidInput for "exists"', async () => {
