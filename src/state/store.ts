@@ -56,7 +56,35 @@ export function readStateFile(dir: string, stack: string): StateFile | undefined
       'use the ecs-ha version that wrote it',
     );
   }
+  // A hand-edited or foreign record decides what `down` deletes: one of the wrong shape is refused.
+  const problems = [
+    ...(typeof file.account === 'string' && /^\d{12}$/.test(file.account) ? [] : [`account ${JSON.stringify(file.account)} is not a 12-digit AWS account`]),
+    ...(typeof file.region === 'string' && file.region !== '' ? [] : [`region ${JSON.stringify(file.region)} is not a region`]),
+    ...(Array.isArray(file.resources) || file.resources === null ? ['resources is not an object'] : Object.entries(file.resources ?? {}).flatMap(([key, record]) => recordProblems(key, record))),
+  ];
+  if (problems.length > 0) {
+    throw new UsageError(
+      `the state file ${path} has records of the wrong shape: ${problems.join('; ')}; it was left as it is`,
+      `move it aside; \`ecs-ha down --stack ${stack}\` still finds the stack's resources by their tags`,
+    );
+  }
   return file as StateFile;
+}
+
+const RECORD_KEYS = new Set(['id', 'arn', 'origin', 'details']);
+
+/** What is wrong with one resource record, as phrases naming it; empty when it is well formed. */
+function recordProblems(key: string, record: unknown): string[] {
+  if (typeof record !== 'object' || record === null || Array.isArray(record)) return [`"${key}" is ${record === null ? 'null' : typeof record}, not a record`];
+  const r = record as Record<string, unknown>;
+  const problems: string[] = [];
+  const unknown = Object.keys(r).filter((k) => !RECORD_KEYS.has(k));
+  if (unknown.length > 0) problems.push(`"${key}" has unknown ${unknown.length === 1 ? 'key' : 'keys'} ${unknown.join(', ')}`);
+  if (typeof r.id !== 'string' || r.id === '') problems.push(`"${key}".id is not a non-empty string`);
+  if (r.origin !== 'created' && r.origin !== 'adopted') problems.push(`"${key}".origin is ${JSON.stringify(r.origin)}, not "created" or "adopted"`);
+  if (r.arn !== undefined && typeof r.arn !== 'string') problems.push(`"${key}".arn is not a string`);
+  if (r.details !== undefined && (typeof r.details !== 'object' || r.details === null || Array.isArray(r.details))) problems.push(`"${key}".details is not an object`);
+  return problems;
 }
 
 /** Reads the stack's state file, refusing one written for another account or region. */

@@ -43,6 +43,27 @@ describe('StateStore', () => {
     expect(readFileSync(join(d, 'demo.json'), 'utf8')).toBe('{"schemaVersion": 1, "stack": "de');
   });
 
+  it.each([
+    ['a null record', { cluster: null }, '"cluster" is null, not a record'],
+    ['a record of the wrong type', { cluster: 'demo' }, '"cluster" is string, not a record'],
+    ['an unknown key', { repository: { id: 'prod-images', origin: 'created', force: true } }, '"repository" has unknown key force'],
+    ['a wrong origin', { executionRole: { id: 'prod-admin', origin: 'owned' } }, '"executionRole".origin is "owned", not "created" or "adopted"'],
+    ['an id that is not a string', { cluster: { id: 42, origin: 'created' } }, '"cluster".id is not a non-empty string'],
+    ['details that are not an object', { network: { id: 'vpc-1', origin: 'adopted', details: [] } }, '"network".details is not an object'],
+  ])('refuses %s with exit 2 and leaves the file untouched', (_what, resources, message) => {
+    const d = dir();
+    const text = JSON.stringify({ schemaVersion: 1, stack: 'demo', account: '111111111111', region: 'eu-west-1', createdAt: '', updatedAt: '', resources });
+    writeFileSync(join(d, 'demo.json'), text);
+    expect(() => StateStore.open(d, 'demo', '111111111111', 'eu-west-1')).toThrow(expect.objectContaining({ exitCode: ExitCode.usage, message: expect.stringContaining(message) }));
+    expect(readFileSync(join(d, 'demo.json'), 'utf8')).toBe(text);
+  });
+
+  it('refuses an account that is not one', () => {
+    const d = dir();
+    writeFileSync(join(d, 'demo.json'), JSON.stringify({ schemaVersion: 1, stack: 'demo', account: 'me', region: 'eu-west-1', resources: {} }));
+    expect(() => readStateFile(d, 'demo')).toThrow('account "me" is not a 12-digit AWS account');
+  });
+
   it('refuses a state file with an unknown schema version', () => {
     const d = dir();
     writeFileSync(join(d, 'demo.json'), JSON.stringify({ schemaVersion: 99, stack: 'demo', resources: {} }));
