@@ -3,7 +3,7 @@ import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { afterAll, beforeAll, beforeEach } from 'vitest';
+import { afterAll, beforeAll, beforeEach, onTestFinished } from 'vitest';
 import type { TraceRecord } from '../../src/aws/clients.js';
 
 export const CLI = resolve('bin/ecs-ha.js');
@@ -97,6 +97,13 @@ export function localEnv(): NodeJS.ProcessEnv {
   delete env.AWS_ACCESS_KEY_ID;
   delete env.AWS_SECRET_ACCESS_KEY;
   return { ...env, ECS_HA_LOCAL_TIME_SCALE: '0.1' };
+}
+
+/** Whatever the test's outcome, `down --local` runs after it, so a failed assertion leaves no local plane running. */
+export function downLocalAfterTest(cwd: string, stack: string, env: NodeJS.ProcessEnv): void {
+  onTestFinished(async () => {
+    await runCli(['down', '--local', '--stack', stack], { cwd, env });
+  });
 }
 
 /** Runs the built CLI as a subprocess with stdin closed (as in a cleanup script). */

@@ -5,7 +5,7 @@ import { CreateClusterCommand, DescribeClustersCommand } from '@aws-sdk/client-e
 import { CreateRoleCommand, GetRoleCommand } from '@aws-sdk/client-iam';
 import { describe, expect, it } from 'vitest';
 import { isMutatingOperation } from '../../src/aws/clients.js';
-import { emulatorEnv, emulatorPerFile, localEnv, MOTO_ACCOUNT, PREBUILT_IMAGE, readTrace, runCli, tempDir } from './harness.js';
+import { downLocalAfterTest, emulatorEnv, emulatorPerFile, localEnv, MOTO_ACCOUNT, PREBUILT_IMAGE, readTrace, runCli, tempDir } from './harness.js';
 import { counts, emulatorClients, inventory, NONE, ONE_OF_EACH } from './inventory.js';
 
 const IMAGE = PREBUILT_IMAGE;
@@ -197,6 +197,7 @@ describe('up and down against the emulator', () => {
   it('runs the README main job with --local: starts its own emulator, builds the stack with an ECR repository, removes it and stops', async () => {
     const cwd = tempDir();
     const env = localEnv();
+    downLocalAfterTest(cwd, 'local-demo', env);
 
     const up = await runCli(['up', '--local', '--stack', 'local-demo', '--json'], { cwd, env });
     expect(up.stderr).toContain('started the local AWS emulator');

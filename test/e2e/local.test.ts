@@ -12,7 +12,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { isProcessAlive } from '../../src/process/alive.js';
 import { startProber } from '../../src/probe/prober.js';
-import { CLI, localEnv, runCli, runCliInterrupted, tempDir } from './harness.js';
+import { CLI, downLocalAfterTest, localEnv, runCli, runCliInterrupted, tempDir } from './harness.js';
 import { emulatorClients } from './inventory.js';
 
 const STACK = 'ha';
@@ -222,6 +222,7 @@ describe('the local data plane after a crash', () => {
   it('down --local cleans up after up --local was killed (SIGKILL) mid-run, and after the plane itself was killed', async () => {
     const cwd = tempDir();
     const env = localEnv();
+    downLocalAfterTest(cwd, 'crash', env);
     const trace = join(cwd, 'trace.jsonl');
     // Killed once the service exists and its tasks are starting.
     const killed = await runCliInterrupted(['up', '--local', '--stack', 'crash'], { cwd, env, trace, afterCalls: 0, afterOperation: 'ECS:CreateService', signal: 'SIGKILL' });
@@ -243,6 +244,7 @@ describe('the local data plane after a crash', () => {
   it('down --local leaves no process when up --local was killed while the local AWS was starting', async () => {
     const cwd = tempDir();
     const env = localEnv();
+    downLocalAfterTest(cwd, 'early', env);
     const child = spawn(process.execPath, [CLI, 'up', '--local', '--stack', 'early'], { cwd, env, stdio: 'ignore' });
     // The log is opened just before the plane is spawned: kill the CLI before the plane is ready.
     const logPath = join(cwd, '.ecs-ha', 'early.emulator.log');
@@ -263,6 +265,7 @@ describe('the local data plane after a crash', () => {
   it('after the local emulator died, up --local says to run down --local first, which discards the stale state', async () => {
     const cwd = tempDir();
     const env = localEnv();
+    downLocalAfterTest(cwd, 'again', env);
     expect((await runCli(['up', '--local', '--stack', 'again', '--no-wait'], { cwd, env })).code).toBe(0);
     process.kill(planeFiles(cwd, 'again').info.pid, 'SIGKILL');
 
