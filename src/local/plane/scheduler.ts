@@ -37,7 +37,6 @@ export interface SchedulerOptions {
   platform?: NodeJS.Platform;
   freePort: () => Promise<number>;
   lifecycle: () => TaskLifecycle;
-  onTasksChanged?: (tasks: LocalTask[]) => void;
   log?: (line: string) => void;
 }
 
@@ -58,7 +57,17 @@ export class Scheduler {
 
   async close(): Promise<void> {
     clearInterval(this.timer);
-    await this.running;
+    await this.idle();
+  }
+
+  /** A reconcile pass runs now. */
+  get busy(): boolean {
+    return this.running !== undefined;
+  }
+
+  /** Resolves once no reconcile pass runs or is queued behind the running one. */
+  async idle(): Promise<void> {
+    while (this.running) await this.running;
   }
 
   /** Runs a reconcile pass now (or right after the one in progress). */
@@ -318,7 +327,6 @@ export class Scheduler {
         void this.tripCircuitBreaker(local, primary, rollback).catch((error: unknown) => this.options.log?.(`circuit breaker rollback of ${local.key} failed: ${(error as Error).message}`));
       }
     }
-    this.options.onTasksChanged?.([...this.tasks.values()]);
     this.poke();
   }
 

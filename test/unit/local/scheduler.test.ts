@@ -204,13 +204,13 @@ function plane(desiredCount = 2) {
 
   /** Waits until no reconcile pass runs or is due (a pass may poke another; a rollback's UpdateService pokes after it answers). */
   const settle = async (): Promise<void> => {
-    const internals = scheduler as unknown as { running?: Promise<void> };
     for (let quiet = 0, rounds = 0; quiet < 3; rounds++) {
       if (rounds > 200) throw new Error('the scheduler never settled');
+      // A lifecycle hook may poke a new pass on the next turn: settled after three quiet turns.
       await new Promise((resolve) => setImmediate(resolve));
-      if (internals.running) {
+      if (scheduler.busy) {
         quiet = 0;
-        await internals.running;
+        await scheduler.idle();
       } else {
         quiet++;
       }
