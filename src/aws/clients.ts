@@ -2,12 +2,14 @@ import { AsyncLocalStorage } from 'node:async_hooks';
 import { readFileSync, writeSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
+import { ApplicationAutoScalingClient } from '@aws-sdk/client-application-auto-scaling';
 import { CloudWatchLogsClient } from '@aws-sdk/client-cloudwatch-logs';
 import { EC2Client } from '@aws-sdk/client-ec2';
 import { ECRClient } from '@aws-sdk/client-ecr';
 import { ECSClient } from '@aws-sdk/client-ecs';
 import { ElasticLoadBalancingV2Client } from '@aws-sdk/client-elastic-load-balancing-v2';
 import { IAMClient } from '@aws-sdk/client-iam';
+import { Route53Client } from '@aws-sdk/client-route-53';
 import { ServiceDiscoveryClient } from '@aws-sdk/client-servicediscovery';
 import { GetCallerIdentityCommand, STSClient } from '@aws-sdk/client-sts';
 import { EnvironmentError } from '../errors.js';
@@ -94,6 +96,13 @@ export class AwsClients {
   get serviceDiscovery(): ServiceDiscoveryClient {
     // A custom endpoint cannot take the `data-` host prefix DiscoverInstances adds.
     return this.client('servicediscovery', (c) => new ServiceDiscoveryClient({ ...c, disableHostPrefix: Boolean(this.settings.endpointUrl) }));
+  }
+  /** Read only: the VPCs of a Cloud Map namespace's private hosted zone. */
+  get route53(): Route53Client {
+    return this.client('route53', (c) => new Route53Client(c));
+  }
+  get autoScaling(): ApplicationAutoScalingClient {
+    return this.client('autoscaling', (c) => new ApplicationAutoScalingClient(c));
   }
   get sts(): STSClient {
     return this.client('sts', (c) => new STSClient(c));
