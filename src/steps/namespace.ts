@@ -7,6 +7,7 @@ import {
   ListTagsForResourceCommand,
   type NamespaceSummary,
 } from '@aws-sdk/client-servicediscovery';
+import { GetHostedZoneCommand } from '@aws-sdk/client-route-53';
 import { awsErrorMessage, isAwsError } from '../aws/errors.js';
 import { pollUntil, retryWhile } from '../aws/poll.js';
 import { lookedUp, type Step, type StepContext } from '../engine/step.js';
@@ -43,12 +44,13 @@ async function isTagged(ctx: StepContext, arn: string | undefined): Promise<bool
   return hasStackTag(Tags, ctx.config.stack);
 }
 
-/**
- * The namespace of our name: the recorded one if it still exists (no tag lookup needed),
- * else the one carrying the stack tag, else the first of that name (adopted).
- * Namespaces do not report their VPC, so a same-named namespace is accepted by name.
- */
-async function findNamespace(ctx: StepContext): Promise<{ namespace: NamespaceSummary; tagged?: boolean } | undefined> {
+type FoundNamespace =
+  | { namespace: NamespaceSummary; tagged?: boolean }
+  /** Only namespaces of our name that are not the stack's: which VPC each is in decides whether one is adopted. */
+  | { untagged: NamespaceSummary[] };
+
+/** The recorded namespace if it still exists (no tag lookup needed), else the one carrying the stack tag, else the untagged ones of that name. */
+async function findNamespace(ctx: StepContext): Promise<FoundNamespace | undefined> {
   const candidates = await listNamespacesNamed(ctx);
   const recordedId = ctx.state.get('namespace')?.id;
   const recorded = candidates.find((ns) => ns.Id === recordedId);
@@ -56,8 +58,35 @@ async function findNamespace(ctx: StepContext): Promise<{ namespace: NamespaceSu
   for (const namespace of candidates) {
     if (await isTagged(ctx, namespace.Arn)) return { namespace, tagged: true };
   }
-  const first = candidates[0];
-  return first ? { namespace: first, tagged: false } : undefined;
+  return candidates.length > 0 ? { untagged: candidates } : undefined;
+}
+
+/**
+ * The VPCs a private namespace answers in: those of its Route 53 hosted zone (Cloud Map does not
+ * report them). Undefined when the zone lists none, as moto's do; AWS's private zones always list one.
+ */
+async function namespaceVpcs(ctx: StepContext, namespaceId: string): Promise<string[] | undefined> {
+  const { Namespace } = await ctx.aws.serviceDiscovery.send(new GetNamespaceCommand({ Id: namespaceId }));
+  const hostedZoneId = Namespace?.Properties?.DnsProperties?.HostedZoneId;
+  if (!hostedZoneId) return undefined;
+  const { VPCs = [] } = await ctx.aws.route53.send(new GetHostedZoneCommand({ Id: hostedZoneId }));
+  const ids = VPCs.flatMap((vpc) => (vpc.VPCId ? [vpc.VPCId] : []));
+  return ids.length > 0 ? ids : undefined;
+}
+
+/**
+ * Of the untagged namespaces of our name, the one in the stack's VPC (adopted); one in another VPC
+ * is someone else's and would not resolve for our tasks, so it is left alone and named.
+ */
+async function adoptableNamespace(ctx: StepContext, untagged: NamespaceSummary[], vpcId: string): Promise<NamespaceSummary | undefined> {
+  for (const namespace of untagged) {
+    const vpcs = await namespaceVpcs(ctx, namespace.Id!);
+    if (!vpcs || vpcs.includes(vpcId)) return namespace;
+    ctx.notice(
+      `Cloud Map namespace ${ctx.names.namespace} (${namespace.Id}) is in ${vpcs.join(', ')}, not in the stack's VPC ${vpcId}: it is not this stack's and is left alone; a namespace of the same name is created in ${vpcId}`,
+    );
+  }
+  return undefined;
 }
 
 /** Polls a Cloud Map operation until it succeeds; returns its targets (NAMESPACE → id …). */
@@ -158,18 +187,19 @@ export const namespaceStep: Step = {
   async ensure(ctx) {
     const name = ctx.names.namespace;
     const recorded = ctx.state.get('namespace');
+    const vpcId = ctx.state.require('network').id;
     const found = await lookedUp(ctx, findNamespace);
-    if (found) {
+    if (found && 'namespace' in found) {
       if (recorded?.id === found.namespace.Id) return `namespace ${name} exists`;
-      const origin = found.tagged ? 'created' : 'adopted';
-      ctx.state.record('namespace', { id: found.namespace.Id!, arn: found.namespace.Arn!, origin, details: { name } });
-      if (origin === 'adopted') {
-        ctx.notice(`Cloud Map namespace ${name} already exists and was not created by ecs-ha; it is used and will be kept`);
-        return `adopted namespace ${name} (not created by ecs-ha, will be kept)`;
-      }
+      ctx.state.record('namespace', { id: found.namespace.Id!, arn: found.namespace.Arn!, origin: 'created', details: { name } });
       return `namespace ${name} found`;
     }
-    const vpcId = ctx.state.require('network').id;
+    const adoptable = found ? await adoptableNamespace(ctx, found.untagged, vpcId) : undefined;
+    if (adoptable) {
+      ctx.state.record('namespace', { id: adoptable.Id!, arn: adoptable.Arn!, origin: 'adopted', details: { name } });
+      ctx.notice(`Cloud Map namespace ${name} already exists and was not created by ecs-ha; it is used and will be kept`);
+      return `adopted namespace ${name} (not created by ecs-ha, will be kept)`;
+    }
     ctx.progress(`creating Cloud Map namespace ${name} in ${vpcId}`);
     await createNamespace(ctx, vpcId);
     return `created namespace ${name}`;
@@ -202,7 +232,7 @@ export const namespaceStep: Step = {
 
   async discover(ctx) {
     const found = await findNamespace(ctx);
-    if (found?.tagged) {
+    if (found && 'namespace' in found && found.tagged) {
       ctx.state.record('namespace', {
         id: found.namespace.Id!,
         arn: found.namespace.Arn!,

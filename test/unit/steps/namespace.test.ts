@@ -7,6 +7,7 @@ import {
   ListTagsForResourceCommand,
   ServiceDiscoveryClient,
 } from '@aws-sdk/client-servicediscovery';
+import { GetHostedZoneCommand, Route53Client } from '@aws-sdk/client-route-53';
 import { mockClient } from 'aws-sdk-client-mock';
 import { beforeEach, describe, expect, it } from 'vitest';
 import { isMutatingOperation } from '../../../src/aws/clients.js';
@@ -14,6 +15,7 @@ import { namespaceStep } from '../../../src/steps/namespace.js';
 import { awsError, testContext, type TestContext } from '../../helpers/context.js';
 
 const sd = mockClient(ServiceDiscoveryClient);
+const route53 = mockClient(Route53Client);
 const id = 'ns-abc123';
 const arn = `arn:aws:servicediscovery:us-east-1:123456789012:namespace/${id}`;
 const summary = { Id: id, Arn: arn, Name: 'demo.local', Type: 'DNS_PRIVATE' as const };
@@ -32,7 +34,22 @@ function withNetwork(): TestContext {
   return ctx;
 }
 
-beforeEach(() => sd.reset());
+beforeEach(() => {
+  sd.reset();
+  route53.reset();
+});
+
+/** GetNamespace → its private hosted zone → the VPCs it is associated with, as AWS answers. */
+function namespaceInVpc(namespaceId: string, vpcId: string): void {
+  const zone = `Z${namespaceId.toUpperCase().replace(/[^A-Z0-9]/g, '')}`;
+  sd.on(GetNamespaceCommand, { Id: namespaceId }).resolves({
+    Namespace: { Id: namespaceId, Name: 'demo.local', Type: 'DNS_PRIVATE', Properties: { DnsProperties: { HostedZoneId: zone } } },
+  });
+  route53.on(GetHostedZoneCommand, { Id: zone }).resolves({
+    HostedZone: { Id: `/hostedzone/${zone}`, Name: 'demo.local.', CallerReference: 'ref', Config: { PrivateZone: true } },
+    VPCs: [{ VPCRegion: 'us-east-1', VPCId: vpcId }],
+  });
+}
 
 describe('namespace step', () => {
   it('creates a tagged private namespace in the VPC, waits for the operation and records it', async () => {
@@ -93,10 +110,11 @@ describe('namespace step', () => {
     expect(mutatingCalls()).toEqual([]);
   });
 
-  it('adopts an untagged namespace of the same name and never deletes it', async () => {
+  it("adopts an untagged namespace of the same name in the stack's VPC and never deletes it", async () => {
     const ctx = withNetwork();
     sd.on(ListNamespacesCommand).resolves({ Namespaces: [summary] });
     sd.on(ListTagsForResourceCommand).resolves({ Tags: [] });
+    namespaceInVpc(id, 'vpc-1234abcd');
 
     expect(await namespaceStep.ensure(ctx)).toContain('adopted');
     expect(ctx.state.get('namespace')?.origin).toBe('adopted');
@@ -105,6 +123,23 @@ describe('namespace step', () => {
     expect(await namespaceStep.destroy(ctx)).toContain('kept');
     expect(sd.commandCalls(DeleteNamespaceCommand)).toHaveLength(0);
     expect(ctx.state.get('namespace')).toBeUndefined();
+  });
+
+  it("does not adopt a namespace of its name in another VPC: names it and creates its own in the stack's VPC", async () => {
+    const ctx = withNetwork();
+    const theirs = { ...summary, Id: 'ns-theirs', Arn: 'arn:aws:servicediscovery:us-east-1:123456789012:namespace/ns-theirs' };
+    sd.on(ListNamespacesCommand).resolves({ Namespaces: [theirs] });
+    sd.on(ListTagsForResourceCommand).resolves({ Tags: [] });
+    namespaceInVpc('ns-theirs', 'vpc-0other');
+    sd.on(CreatePrivateDnsNamespaceCommand).resolves({ OperationId: 'op-1' });
+    sd.on(GetOperationCommand, { OperationId: 'op-1' }).resolves({ Operation: { Id: 'op-1', Status: 'SUCCESS', Targets: { NAMESPACE: id } } });
+    sd.on(GetNamespaceCommand, { Id: id }).resolves({ Namespace: { Id: id, Arn: arn, Name: 'demo.local' } });
+
+    expect(await namespaceStep.ensure(ctx)).toBe('created namespace demo.local');
+
+    expect(sd.commandCalls(CreatePrivateDnsNamespaceCommand)[0]!.args[0].input).toMatchObject({ Name: 'demo.local', Vpc: 'vpc-1234abcd' });
+    expect(ctx.state.get('namespace')).toMatchObject({ id, origin: 'created' });
+    expect(ctx.notices.join('\n')).toMatch(/ns-theirs\) is in vpc-0other, not in the stack's VPC vpc-1234abcd/);
   });
 
   it('prefers the tagged one when two namespaces share the name', async () => {
