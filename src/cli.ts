@@ -67,7 +67,7 @@ export function buildProgram(): Command {
       .option('--image <uri>', 'use this prebuilt image and skip Docker')
       .option('--execution-role <name|arn>', 'adopt this existing task execution role (never deleted by down)')
       .option('--vpc-id <id>', 'VPC to use (default: the default VPC)')
-      .option('--app-version <version>', 'APP_VERSION shown by the app', '1.0')
+      .option('--app-version <version>', 'APP_VERSION shown by the app (default: the version the stack runs; 1.0 for a new stack)')
       .option('--app-dir <dir>', 'folder with the app\'s Dockerfile (default: the bundled Flask app)')
       .addOption(numeric('--log-retention <days>', 'CloudWatch Logs retention in days', 7))
       .option('--no-wait', 'return once every resource exists, without waiting for healthy tasks')
@@ -119,6 +119,95 @@ export function buildProgram(): Command {
     await chaosAction(options);
   });
 
+  withCommonOptions(
+    program
+      .command('status')
+      .description('the stack on one screen: URL, service and deployments, tasks per AZ, targets, Cloud Map, autoscaling, events, cost; read calls only')
+      .option('--watch', 'redraw every --interval seconds until Ctrl-C')
+      .addOption(numeric('--interval <seconds>', 'with --watch: seconds between refreshes (1 to 3600)', 5)),
+  ).action(async (options: import('./commands/status.js').StatusCliOptions) => {
+    const { statusAction } = await import('./commands/status.js');
+    await statusAction(options);
+  });
+
+  withCommonOptions(
+    program
+      .command('scale')
+      .description('set the number of tasks, wait until the service is steady and every target healthy, and report the spread over AZs')
+      .argument('<N>', 'the desired count: 1 to 100 (2 or more for high availability), within the autoscaling range when autoscaling is on')
+      .addOption(numeric('--timeout <seconds>', 'give up waiting for AWS after this long', 900)),
+  ).action(async (count: string, options: import('./commands/scale.js').ScaleCliOptions) => {
+    const { scaleAction } = await import('./commands/scale.js');
+    await scaleAction(count, options);
+  });
+
+  withCommonOptions(
+    program
+      .command('logs')
+      .description('print the app\'s log lines from the stack\'s log group (/ecs/<stack>), newest last, each prefixed by its task (short ID) and Availability Zone')
+      .option('--since <when>', 'show lines from this long ago (30s, 10m, 1h, 2d, 1w) or from this time (ISO 8601 such as 2026-05-01T12:00:00Z; UTC unless it names an offset)', '10m')
+      .option('--task <id>', 'only this task\'s lines: its ID, the short ID logs prints (its first 8 or more characters), or its ARN')
+      .option('-f, --follow', 'then print new lines as they arrive, until Ctrl-C (exit 130): CloudWatch Logs live tail where the endpoint has it, otherwise polling every 2 s')
+      .addHelpText('after', `
+With --json, each line is one JSON object (not one document):
+  {"time":"<ISO 8601>","task":"<task ID>","az":"<AZ or null>","container":"app","stream":"ecs/app/<task ID>","message":"…"}
+Without it: <time> <short task ID> <AZ> <message>; the AZ is ? for a task ECS no longer knows.
+
+Examples:
+  ecs-ha logs --local                      the last 10 minutes of the local stack's app output
+  ecs-ha logs --since 1h --task 0f1e2d3c   one task's lines of the last hour
+  ecs-ha logs --follow --json | jq .message`),
+  ).action(async (options: import('./commands/logs.js').LogsCliOptions) => {
+    const { logsAction } = await import('./commands/logs.js');
+    await logsAction(options);
+  });
+
+  program
+    .command('report')
+    .description('list the reports of chaos and deploy runs, or (re)write the HTML page of one; makes no AWS call')
+    .argument('[file]', 'a JSON report (from <state-dir>/reports/): write its HTML page beside it and print the page\'s path')
+    .option('--stack <name>', 'list only this stack\'s reports (default: every stack\'s)')
+    .option('--state-dir <dir>', 'the folder whose reports/ are listed', '.ecs-ha')
+    .option('--json', 'print the list (or the paths written) as JSON')
+    // Accepted and ignored: hints in --local mode add --local to every `ecs-ha …` they suggest.
+    .addOption(new Option('--local').hideHelp())
+    .action(async (file: string | undefined, options: import('./commands/report.js').ReportCliOptions) => {
+      const { reportAction } = await import('./commands/report.js');
+      await reportAction(file, options);
+    });
+
+  withCommonOptions(
+    program
+      .command('deploy')
+      .description('roll a new version of the app out (rolling) while probing the URL; report which version answered when and what a user saw')
+      .option('--app-version <version>', 'APP_VERSION of the new version (default: the version the stack runs)')
+      .option('--app-dir <dir>', 'build the new image from this folder (default: the folder the running image was built from)')
+      .option('--image <uri>', 'deploy this prebuilt image (no Docker)')
+      .addOption(new Option('--strategy <strategy>', 'deployment strategy (default: the stack\'s, rolling)').choices(['rolling', 'blue-green', 'linear', 'canary']))
+      .addOption(numeric('--rps <n>', 'probe requests per second', 10))
+      .addOption(numeric('--baseline <seconds>', 'probe this long before updating the service', 5))
+      .addOption(numeric('--settle <seconds>', 'keep probing this long after the deployment finished', 15))
+      .addOption(numeric('--timeout <seconds>', 'give up following the deployment this long after the service was updated', 900))
+      .addOption(numeric('--max-failures <n>', 'exit 1 when more probe requests than this fail', 0)),
+  ).action(async (options: import('./commands/deploy.js').DeployCliOptions) => {
+    const { deployAction } = await import('./commands/deploy.js');
+    await deployAction(options);
+  });
+
+  withCommonOptions(
+    program
+      .command('rollback')
+      .description('go back to the previous task definition revision (rolling) while probing the URL; measured as deploy is')
+      .addOption(numeric('--rps <n>', 'probe requests per second', 10))
+      .addOption(numeric('--baseline <seconds>', 'probe this long before updating the service', 5))
+      .addOption(numeric('--settle <seconds>', 'keep probing this long after the rollback finished', 15))
+      .addOption(numeric('--timeout <seconds>', 'give up following the rollback this long after the service was updated', 900))
+      .addOption(numeric('--max-failures <n>', 'exit 1 when more probe requests than this fail', 0)),
+  ).action(async (options: import('./commands/rollback.js').RollbackCliOptions) => {
+    const { rollbackAction } = await import('./commands/rollback.js');
+    await rollbackAction(options);
+  });
+
   program
     .command('policy')
     .description('print the IAM policy (JSON) that up, verify, chaos and down need; makes no AWS call')
@@ -142,7 +231,7 @@ function printError(error: EcsHaError, json: boolean, local: boolean): void {
   const hint = error.hint ? say(error.hint) : undefined;
   process.stderr.write(`error: ${message}\n`);
   if (hint) process.stderr.write(`hint: ${hint}\n`);
-  if (json) {
+  if (json && !error.resultPrinted) {
     const body = { error: { code: error.name, message, ...(hint ? { hint } : {}), exitCode: error.exitCode } };
     process.stdout.write(`${JSON.stringify(body, null, 2)}\n`);
   }

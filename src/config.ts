@@ -139,6 +139,59 @@ export function validateRoleRef(raw: string): string {
   return raw;
 }
 
+/** The app version a new stack gets when `up` is not told one. */
+export const DEFAULT_APP_VERSION = '1.0';
+
+export function validateAppVersion(raw: string): string {
+  if (!/^[\w.+-]{1,64}$/.test(raw)) throw new UsageError(`invalid --app-version "${raw}": use at most 64 letters, digits and . _ + -`);
+  return raw;
+}
+
+/**
+ * What the service runs: the app version and the image, and the folder the image was built from
+ * (absent when the image was given with --image: then it is kept as it is). `up`, `deploy` and
+ * `rollback` remember it in the taskDefinition record's details, so that a later `up` without
+ * --app-version, --image or --app-dir keeps what was deployed instead of going back to defaults.
+ */
+export interface Release {
+  appVersion: string;
+  image: string;
+  appDir?: string;
+}
+
+/** What the command line said about the release; what it leaves out stays as deployed. */
+export interface ReleaseRequest {
+  appVersion?: string;
+  image?: string;
+  appDir?: string;
+}
+
+/** The release remembered in a taskDefinition record's details; undefined when none is (a stack of an earlier version). */
+export function recordedRelease(details: Record<string, unknown> | undefined): Release | undefined {
+  const { appVersion, image, appDir } = details ?? {};
+  if (typeof appVersion !== 'string' || typeof image !== 'string') return undefined;
+  return { appVersion, image, ...(typeof appDir === 'string' ? { appDir } : {}) };
+}
+
+/** The details that remember `release`, next to the record's others (the family). */
+export function withRelease(details: Record<string, unknown> | undefined, release: Release): Record<string, unknown> {
+  const { appDir: _previousDir, ...others } = details ?? {};
+  return { ...others, appVersion: release.appVersion, image: release.image, ...(release.appDir !== undefined ? { appDir: release.appDir } : {}) };
+}
+
+/**
+ * The release to roll out: what was asked for, the rest as deployed. An image given with --image
+ * is kept until --image or --app-dir says otherwise; an image built from a folder is built again
+ * from that folder (so a changed app is rolled out). A new stack: version 1.0 and `defaultAppDir`.
+ */
+export function chooseRelease(request: ReleaseRequest, deployed: Release | undefined, defaultAppDir: string): Pick<StackConfig, 'appVersion' | 'image' | 'appDir'> {
+  const appVersion = request.appVersion ?? deployed?.appVersion ?? DEFAULT_APP_VERSION;
+  if (request.image !== undefined) return { appVersion, image: request.image, appDir: request.appDir ?? deployed?.appDir ?? defaultAppDir };
+  if (request.appDir !== undefined) return { appVersion, appDir: request.appDir };
+  if (deployed && deployed.appDir === undefined) return { appVersion, image: deployed.image, appDir: defaultAppDir };
+  return { appVersion, appDir: deployed?.appDir ?? defaultAppDir };
+}
+
 const LOG_RETENTION_DAYS = [1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653];
 
 export function validateLogRetention(raw: string): number {

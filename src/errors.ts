@@ -10,14 +10,17 @@ export type ExitCode = (typeof ExitCode)[keyof typeof ExitCode];
 
 /** Base of every error the CLI reports itself: a message, an optional hint, an exit code. */
 export class EcsHaError extends Error {
+  /** The command already printed its result on stdout (with --json, the one document there). */
+  readonly resultPrinted: boolean;
   constructor(
     message: string,
     readonly exitCode: ExitCode,
     readonly hint?: string,
-    options?: { cause?: unknown },
+    options?: { cause?: unknown; resultPrinted?: boolean },
   ) {
     super(message, options);
     this.name = new.target.name;
+    this.resultPrinted = options?.resultPrinted ?? false;
   }
 }
 
@@ -37,7 +40,7 @@ export class EnvironmentError extends EcsHaError {
 
 /** An operation or check failed (exit 1). */
 export class OperationError extends EcsHaError {
-  constructor(message: string, hint?: string, options?: { cause?: unknown }) {
+  constructor(message: string, hint?: string, options?: { cause?: unknown; resultPrinted?: boolean }) {
     super(message, ExitCode.failed, hint, options);
   }
 }

@@ -1,7 +1,7 @@
 import { AsyncLocalStorage } from 'node:async_hooks';
-import { readFileSync, writeSync } from 'node:fs';
+import { closeSync, fstatSync, readFileSync, statfsSync, writeSync } from 'node:fs';
 import { homedir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { ApplicationAutoScalingClient } from '@aws-sdk/client-application-auto-scaling';
 import { CloudWatchLogsClient } from '@aws-sdk/client-cloudwatch-logs';
 import { EC2Client } from '@aws-sdk/client-ec2';
@@ -12,8 +12,8 @@ import { IAMClient } from '@aws-sdk/client-iam';
 import { Route53Client } from '@aws-sdk/client-route-53';
 import { ServiceDiscoveryClient } from '@aws-sdk/client-servicediscovery';
 import { GetCallerIdentityCommand, STSClient } from '@aws-sdk/client-sts';
-import { EnvironmentError } from '../errors.js';
-import { openForAppend } from '../fs/safe.js';
+import { EnvironmentError, UsageError } from '../errors.js';
+import { explainFileError, openForAppend } from '../fs/safe.js';
 import { annotateOperation, awsErrorCode, awsErrorMessage, isCredentialsError, isNetworkError, isNotAwsAnswer } from './errors.js';
 
 export const USER_AGENT = 'ecs-ha/0.1.0';
@@ -27,7 +27,32 @@ export interface AwsSettings {
   credentials?: { accessKeyId: string; secretAccessKey: string };
   /** Appends one JSON line per AWS call to this file. */
   tracePath?: string;
+  /** Told once when the trace cannot be written any more (default: a line on stderr). */
+  onTraceFailure?: (message: string) => void;
   maxAttempts?: number;
+}
+
+/**
+ * Opens the trace file once, before any AWS call: a folder is a usage error (exit 2); a path that
+ * cannot be written or a full disk is the environment's (exit 3).
+ */
+function openTrace(path: string): number {
+  let fd: number;
+  try {
+    fd = openForAppend(path);
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'EISDIR') throw new UsageError(`invalid --trace "${path}": it is a folder`, 'give the path of a file, e.g. --trace ecs-ha-trace.jsonl');
+    throw explainFileError(error, `cannot write the trace file ${path}`, 'give --trace a path you can write, or leave it out');
+  }
+  // A regular file on a full file system: every line would be lost.
+  if (fstatSync(fd).isFile()) {
+    const space = statfsSync(dirname(path));
+    if (space.bavail === 0) {
+      closeSync(fd);
+      throw new EnvironmentError(`cannot write the trace file ${path}: no space left on its file system`, 'free some space, or give --trace a path on another disk');
+    }
+  }
+  return fd;
 }
 
 /** Which step a call is made for, so the trace can attribute every call (and the benchmark its critical path). */
@@ -73,7 +98,9 @@ export class AwsClients {
   /** Every call made through these clients, in order; tests and the benchmark read it. */
   readonly calls: TraceRecord[] = [];
 
-  constructor(readonly settings: AwsSettings = {}) {}
+  constructor(readonly settings: AwsSettings = {}) {
+    if (settings.tracePath) this.traceFd = openTrace(settings.tracePath);
+  }
 
   get ecs(): ECSClient {
     return this.client('ecs', (c) => new ECSClient(c));
@@ -177,10 +204,25 @@ export class AwsClients {
 
   private traceFd: number | undefined;
 
-  /** Appends to the trace file, opened once: 0600, never through a symbolic link. */
+  /**
+   * Appends to the trace file opened at start. A write that fails (a full disk) stops tracing with
+   * one warning: the call it records already happened in AWS, and must not look failed.
+   */
   private appendTrace(line: string): void {
-    this.traceFd ??= openForAppend(this.settings.tracePath!);
-    writeSync(this.traceFd, line);
+    if (this.traceFd === undefined) return;
+    try {
+      writeSync(this.traceFd, line);
+    } catch (error) {
+      const fd = this.traceFd;
+      this.traceFd = undefined;
+      try {
+        closeSync(fd);
+      } catch {
+        // closing is best effort once writing failed
+      }
+      const message = `could not write the trace to ${this.settings.tracePath}: ${(error as Error).message}; tracing stopped, the command goes on`;
+      (this.settings.onTraceFailure ?? ((text) => process.stderr.write(`warning: ${text}\n`)))(message);
+    }
   }
 
   private client<T>(key: string, make: (config: Record<string, unknown>) => T): T {
@@ -228,7 +270,7 @@ export class AwsClients {
           ...fields,
         };
         this.calls.push(entry);
-        if (this.settings.tracePath) this.appendTrace(`${JSON.stringify(entry)}\n`);
+        this.appendTrace(`${JSON.stringify(entry)}\n`);
       };
       try {
         const result = await next(args);

@@ -6,6 +6,9 @@
 import type { Service } from '@aws-sdk/client-ecs';
 import type { AwsClients } from '../aws/clients.js';
 import { OperationError, UsageError } from '../errors.js';
+import { resourceNames } from '../config.js';
+import { arnProblem, judge, lastSegment, nameProblem, tagProblem } from '../engine/ownership.js';
+import { hasStackTag } from '../engine/tags.js';
 import { describeService, serviceTasks, targetHealth, type StackRefs, type TargetView, type TaskView } from '../inspect/stack.js';
 import type { ChaosOptions } from './options.js';
 
@@ -76,6 +79,21 @@ function chooseVictims(options: ChaosOptions, tasks: TaskView[], running: TaskVi
 }
 
 /**
+ * Chaos stops tasks: only those of a service that is provably the stack's (the names the stack
+ * gives, the state's account and region, the stack tag), whatever the state file says.
+ */
+export function ownershipProblem(refs: StackRefs, service: Service): string | undefined {
+  const names = resourceNames(refs.stack);
+  const verdict = judge(
+    nameProblem(lastSegment(refs.service), names.service),
+    nameProblem(lastSegment(refs.cluster), names.cluster, 'cluster'),
+    arnProblem(service.serviceArn, refs),
+    tagProblem(hasStackTag(service.tags, refs.stack), refs.stack),
+  );
+  return verdict.kind === 'not-ours' ? verdict.reason : undefined;
+}
+
+/**
  * Looks at the service, its tasks and targets and picks the victims. Throws OperationError (exit 1)
  * when the service is not ready (unless --force) or has nothing to stop, UsageError (exit 2) when
  * --task or --kill-az names something that is not there.
@@ -84,6 +102,13 @@ export async function preflight(aws: AwsClients, refs: StackRefs, options: Chaos
   const service = await describeService(aws, refs);
   if (!service) {
     throw new OperationError(`service ${refs.service} was not found in cluster ${refs.cluster}`, `run \`ecs-ha up --stack ${refs.stack}\` first`);
+  }
+  const notOurs = ownershipProblem(refs, service);
+  if (notOurs) {
+    throw new OperationError(
+      `service ${refs.service} in cluster ${refs.cluster} is not provably stack "${refs.stack}"'s: ${notOurs}; nothing was stopped`,
+      'check the state file: it may have been edited or copied from elsewhere',
+    );
   }
   if (service.status !== 'ACTIVE') {
     throw new OperationError(`service ${refs.service} is ${service.status ?? 'in an unknown state'}, not ACTIVE: there is nothing to test`, `run \`ecs-ha up --stack ${refs.stack}\``);

@@ -1,12 +1,16 @@
 /**
  * The chaos report: assembled from the tracker and the prober (pure), rendered for people or as
- * JSON, written to `<state-dir>/reports/`, and turned into the exit code.
+ * JSON, written to `<state-dir>/reports/` with its HTML page beside it, and turned into the exit code.
  */
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Session } from '../session.js';
 import { InterruptedError, OperationError } from '../errors.js';
+import { ensurePrivateDir } from '../fs/safe.js';
 import { summarize, type AzShare, type ProbeOutcome, type ProbeReport, type ProbeSummary } from '../probe/prober.js';
+import { chaosDocument } from '../report/chaos.js';
+import { writeReportPage } from '../report/files.js';
+import { buildSeries, type SeriesBucket } from '../report/series.js';
 import type { ChaosOptions } from './options.js';
 import { secondsAfter, type TaskRef, type TimelineEvent } from './timeline.js';
 
@@ -35,6 +39,11 @@ export interface ChaosReport {
   duringRecovery: { fromSeconds: number; toSeconds: number; requests: number; successes: number; failures: number; longestOutageMs: number; azs: AzShare[] } | null;
   /** The failed requests (at most 100), seconds relative to the stop (negative: before it). */
   failedRequests: Array<{ seconds: number; outcome: ProbeOutcome; error?: string }>;
+  /**
+   * Every request, per second sent, from the same origin (the stop, or the start when nothing was
+   * stopped): what the report's page draws, kept so that `ecs-ha report` can draw it again.
+   */
+  series: SeriesBucket[];
   passed: boolean;
   /** Why it passed or failed, in one sentence. */
   verdict: string;
@@ -115,6 +124,7 @@ export function assembleReport(input: ReportInput): ChaosReport {
       .filter((r) => r.outcome !== 'ok')
       .slice(0, MAX_FAILED_LISTED)
       .map((r) => ({ seconds: secondsAfter(origin, r.startedAt), outcome: r.outcome, ...(r.error ? { error: r.error } : {}) })),
+    series: buildSeries(probe.records, origin),
     passed,
     verdict,
   };
@@ -174,7 +184,7 @@ export function reportTimestamp(ms: number): string {
 /** Writes the report to `<stateDir>/reports/<stack>-<timestamp>.json` (mode 0600), never over an older one. */
 export function writeChaosReport(stateDir: string, report: ChaosReport): string {
   const dir = join(stateDir, 'reports');
-  mkdirSync(dir, { recursive: true, mode: 0o700 });
+  ensurePrivateDir(dir, 'the reports folder');
   const base = `${report.stack}-${reportTimestamp(Date.parse(report.startedAt))}`;
   for (let n = 1; ; n++) {
     const path = join(dir, n === 1 ? `${base}.json` : `${base}-${n}.json`);
@@ -188,8 +198,8 @@ export function writeChaosReport(stateDir: string, report: ChaosReport): string 
 }
 
 /**
- * Renders the report (stdout), writes it (path on stderr), then ends the command: InterruptedError
- * (130) after Ctrl-C, OperationError (1) when it did not pass. Returns the report's path.
+ * Renders the report (stdout), writes it and its page (paths on stderr), then ends the command:
+ * InterruptedError (130) after Ctrl-C, OperationError (1) when it did not pass. Returns the report's path.
  */
 export function concludeChaos(session: Session, report: ChaosReport): string {
   const { reporter } = session;
@@ -197,6 +207,12 @@ export function concludeChaos(session: Session, report: ChaosReport): string {
   else for (const line of renderChaosLines(report)) reporter.result(line);
   const path = writeChaosReport(session.stateDir, report);
   reporter.info(`report written to ${path}`);
+  try {
+    reporter.info(`page written to ${writeReportPage(path, chaosDocument(report))} (chart, timeline and failed requests; open it in a browser)`);
+  } catch (error) {
+    // The JSON is what the exit code and scripts rely on; a page that could not be written must not change them.
+    reporter.warn(`could not write the report's page: ${(error as Error).message}; \`ecs-ha report ${path}\` tries again`);
+  }
   if (report.interrupted) throw new InterruptedError(`interrupted: the partial report is in ${path}`);
   if (!report.passed) throw new OperationError(`chaos test failed: ${report.verdict}`, `the report is in ${path}`);
   return path;

@@ -1,6 +1,7 @@
 import { rmSync } from 'node:fs';
 import { createInterface } from 'node:readline/promises';
 import { parseInteger, type StackConfig } from '../config.js';
+import { screenForeignRecords } from '../engine/ownership.js';
 import { runPhase } from '../engine/run.js';
 import { OperationError, UsageError } from '../errors.js';
 import { LOCAL_ACCOUNT, LOCAL_REGION, runningEmulator, stopEmulator } from '../local/emulator.js';
@@ -16,7 +17,13 @@ export interface DownResult {
   region: string;
   /** Where the resource list came from: the state file, or a search by tags and names. */
   source: 'state' | 'tags' | 'none';
-  removed: string[];
+  /** Deleted now: "key id". */
+  deleted: string[];
+  /** Recorded, the stack's to check, and no longer there. */
+  alreadyGone: string[];
+  /** Recorded as created but not provably the stack's (name, account, region, tag): left as it is. */
+  skipped: Array<{ resource: string; reason: string }>;
+  /** Adopted: never deleted. */
   kept: string[];
 }
 
@@ -69,7 +76,16 @@ export async function runDown(session: Session, options: DownOptions): Promise<D
     const order = ALL_STEPS.map((step) => step.id as string).reverse();
     const recorded = state.entries().sort(([a], [b]) => order.indexOf(a) - order.indexOf(b));
     const toRemove = recorded.filter(([, record]) => record.origin === 'created');
-    const result: DownResult = { stack: session.stack, account: state.account, region: state.region, source: hadStateFile ? 'state' : 'tags', removed: [], kept: [] };
+    const result: DownResult = {
+      stack: session.stack,
+      account: state.account,
+      region: state.region,
+      source: hadStateFile ? 'state' : 'tags',
+      deleted: [],
+      alreadyGone: [],
+      skipped: [],
+      kept: [],
+    };
     if (toRemove.length === 0) {
       state.remove();
       result.source = hadStateFile ? 'state' : 'none';
@@ -80,14 +96,27 @@ export async function runDown(session: Session, options: DownOptions): Promise<D
     if (!options.yes && !(await options.ask(question))) {
       throw new OperationError('cancelled: nothing was deleted', 'pass --yes to delete without asking');
     }
-    await runPhase(engine, ALL_STEPS, 'destroy');
+    const screened = screenForeignRecords(state, (message) => reporter.warn(message));
+    const outcomes = await runPhase(engine, ALL_STEPS, 'destroy');
+    if (screened.length > 0) {
+      // A skipped record may have hidden the stack's own resource: find what is left by name and tag, and remove it.
+      reporter.info(`looking for the stack's own resources that the skipped records named in their place`);
+      await runPhase(engine, ALL_STEPS, 'discover');
+      if (!state.isEmpty()) outcomes.push(...(await runPhase(engine, ALL_STEPS, 'destroy')));
+    }
     const left = state.entries();
     if (left.length > 0) {
       throw new OperationError(`these resources are still recorded after down: ${left.map(([key]) => key).join(', ')}`, 'run `ecs-ha down` again');
     }
     state.remove();
-    result.removed = toRemove.map(([key, record]) => `${key} ${record.id}`);
-    result.kept = recorded.filter(([, record]) => record.origin === 'adopted').map(([key, record]) => `${key} ${record.id}`);
+    const removals = [...screened, ...outcomes.flatMap((outcome) => outcome.removals ?? [])].sort((a, b) => order.indexOf(a.key) - order.indexOf(b.key));
+    for (const removal of removals) {
+      const line = `${removal.key} ${removal.id}`;
+      if (removal.disposition === 'deleted') result.deleted.push(line);
+      else if (removal.disposition === 'already gone') result.alreadyGone.push(line);
+      else if (removal.disposition === 'kept') result.kept.push(line);
+      else result.skipped.push({ resource: line, reason: removal.reason ?? 'not provably this stack\'s' });
+    }
     return result;
   });
 }
@@ -98,13 +127,26 @@ export function renderDown(session: Session, result: DownResult): void {
     reporter.json(result);
     return;
   }
-  if (result.removed.length === 0) {
+  if (result.deleted.length + result.alreadyGone.length + result.skipped.length === 0) {
     reporter.result(`Nothing to remove for stack "${result.stack}" in ${result.region}.`);
+    for (const line of result.kept) reporter.result(`  kept          ${line} (adopted)`);
     return;
   }
   reporter.result(`Removed stack "${result.stack}" from ${result.region} (account ${result.account}):`);
-  for (const line of result.removed) reporter.result(`  removed  ${line}`);
-  for (const line of result.kept) reporter.result(`  kept     ${line} (adopted)`);
+  for (const line of result.deleted) reporter.result(`  deleted       ${line}`);
+  for (const line of result.alreadyGone) reporter.result(`  already gone  ${line}`);
+  for (const line of result.kept) reporter.result(`  kept          ${line} (adopted)`);
+  for (const { resource, reason } of result.skipped) reporter.result(`  skipped       ${resource}: not provably this stack's: ${reason}`);
+}
+
+/** A cleanup script must notice that something recorded was left alone (exit 1), after seeing the result. */
+export function skippedError(result: DownResult): OperationError | undefined {
+  if (result.skipped.length === 0) return undefined;
+  return new OperationError(
+    `${result.skipped.length} recorded resource(s) were not provably stack "${result.stack}"'s and were left as they are: ${result.skipped.map((s) => s.resource).join(', ')}`,
+    'check them yourself; the state file may have been edited or copied from elsewhere',
+    { resultPrinted: true },
+  );
 }
 
 export interface DownCliOptions extends CommonOptions {
@@ -142,14 +184,15 @@ export async function downAction(options: DownCliOptions): Promise<void> {
   let session: Session | undefined;
   const interrupt = abortOnInterrupt(() => session?.reporter);
   try {
-    const emulator = options.local ? await runningEmulator(options.stateDir, options.stack) : undefined;
+    const warn = (text: string) => process.stderr.write(`warning: ${text}\n`);
+    const emulator = options.local ? await runningEmulator(options.stateDir, options.stack, warn) : undefined;
     if (options.local && (!emulator || localStateIsStale(options.stateDir, options.stack, emulator))) {
       // The emulator keeps its resources in memory: with it stopped (or restarted since the state
       // was written), nothing of that state is left to remove. Only ever a local stack's state.
       discardLocalState(options.stateDir, options.stack);
       if (emulator && (await stopEmulator(options.stateDir, options.stack))) process.stderr.write('discarded the state of an earlier local emulator, and stopped the local AWS emulator\n');
       session = await openSession({ ...options, local: false }, interrupt.signal, false);
-      renderDown(session, { stack: options.stack, account: 'local', region: 'local emulator', source: 'none', removed: [], kept: [] });
+      renderDown(session, { stack: options.stack, account: 'local', region: 'local emulator', source: 'none', deleted: [], alreadyGone: [], skipped: [], kept: [] });
       return;
     }
     session = await openSession(options, interrupt.signal, false);
@@ -163,6 +206,8 @@ export async function downAction(options: DownCliOptions): Promise<void> {
     session.reporter.stop();
     if (options.local && (await stopEmulator(options.stateDir, options.stack))) session.reporter.info('stopped the local AWS emulator');
     renderDown(session, result);
+    const skipped = skippedError(result);
+    if (skipped) throw skipped;
   } finally {
     session?.reporter.stop();
     interrupt.dispose();

@@ -1,18 +1,18 @@
 import type { Reporter } from '../ui/reporter.js';
 
 /**
- * The first Ctrl-C lets the calls in flight finish and the state be saved (the engine stops
- * starting steps); a second one exits at once.
+ * Ctrl-C (or SIGTERM) aborts the returned signal and calls `onFirst`; a second one exits at once
+ * (130), after writing `onSecond` when given.
  */
-export function abortOnInterrupt(reporter: () => Reporter | undefined): { signal: AbortSignal; dispose: () => void } {
+export function interruptSignal(onFirst: () => void, onSecond?: string): { signal: AbortSignal; dispose: () => void } {
   const controller = new AbortController();
   const onSignal = (): void => {
     if (controller.signal.aborted) {
-      process.stderr.write('\ninterrupted again: exiting now; run the command again to resume\n');
+      if (onSecond) process.stderr.write(onSecond);
       process.exit(130);
     }
     controller.abort();
-    reporter()?.warn('interrupted: finishing the calls in flight and saving state (Ctrl-C again to exit now)');
+    onFirst();
   };
   process.on('SIGINT', onSignal);
   process.on('SIGTERM', onSignal);
@@ -23,4 +23,15 @@ export function abortOnInterrupt(reporter: () => Reporter | undefined): { signal
       process.off('SIGTERM', onSignal);
     },
   };
+}
+
+/**
+ * The first Ctrl-C lets the calls in flight finish and the state be saved (the engine stops
+ * starting steps); a second one exits at once.
+ */
+export function abortOnInterrupt(reporter: () => Reporter | undefined): { signal: AbortSignal; dispose: () => void } {
+  return interruptSignal(
+    () => reporter()?.warn('interrupted: finishing the calls in flight and saving state (Ctrl-C again to exit now)'),
+    '\ninterrupted again: exiting now; run the command again to resume\n',
+  );
 }

@@ -68,11 +68,12 @@ export async function openSession(options: CommonOptions, signal: AbortSignal, s
     profile: options.profile,
     endpointUrl: options.endpointUrl ?? process.env.AWS_ENDPOINT_URL,
     tracePath: options.trace ?? process.env.ECS_HA_TRACE,
+    onTraceFailure: (message) => reporter.warn(message),
   };
   if (options.local) {
     const emulator = start
       ? await ensureEmulator(options.stateDir, options.stack, { appDir: start.appDir, clock: realClock, onNotice: (text) => reporter.warn(text) })
-      : { info: await runningEmulator(options.stateDir, options.stack), started: false };
+      : { info: await runningEmulator(options.stateDir, options.stack, (text) => reporter.warn(text)), started: false };
     if (!emulator.info) {
       // Never started here: a fresh emulator's memory would hold no stack anyway.
       throw new OperationError(

@@ -1,17 +1,23 @@
 import { resolve } from 'node:path';
 import {
+  chooseRelease,
+  DEFAULT_APP_VERSION,
   parseInteger,
+  validateAppVersion,
   validateArch,
   validateFargateSize,
   validateImageUri,
   validateLogRetention,
   validateRoleRef,
   validateVpcId,
+  type ReleaseRequest,
   type StackConfig,
 } from '../config.js';
+import { shareAppFolder } from '../deploy/localApp.js';
+import { deployedRelease, releaseOfConfig, rememberRelease } from '../deploy/release.js';
+import { runningEmulator } from '../local/emulator.js';
 import { attributeCallsTo, isMutatingOperation } from '../aws/clients.js';
 import { estimateCost, formatUsd } from '../cost/estimate.js';
-import { UsageError } from '../errors.js';
 import { runPhase, stepContext } from '../engine/run.js';
 import type { ResourceRecord } from '../state/store.js';
 import { ALL_STEPS } from '../steps/index.js';
@@ -28,7 +34,8 @@ export interface UpOptions extends CommonOptions {
   image?: string;
   executionRole?: string;
   vpcId?: string;
-  appVersion: string;
+  /** Default: the version the stack runs (1.0 for a new stack). */
+  appVersion?: string;
   appDir?: string;
   logRetention: string;
   wait: boolean;
@@ -36,14 +43,16 @@ export interface UpOptions extends CommonOptions {
   concurrency?: string;
 }
 
-/** Turns `up`'s options into a validated stack config; throws UsageError before any AWS call. */
+/**
+ * Turns `up`'s options into a validated stack config; throws UsageError before any AWS call. The
+ * release (version, image, app folder) is what a new stack gets; `releaseRequest` says which parts
+ * the user gave, and runUp keeps the deployed ones for the rest.
+ */
 export function upConfig(options: UpOptions): StackConfig {
   const cpu = parseInteger('--cpu', options.cpu, 1);
   const memory = parseInteger('--memory', options.memory, 1);
   validateFargateSize(cpu, memory);
-  if (!/^[\w.+-]{1,64}$/.test(options.appVersion)) {
-    throw new UsageError(`invalid --app-version "${options.appVersion}": use at most 64 letters, digits and . _ + -`);
-  }
+  if (options.appVersion !== undefined) validateAppVersion(options.appVersion);
   return {
     stack: options.stack,
     count: parseInteger('--count', options.count, 1, 100),
@@ -53,12 +62,21 @@ export function upConfig(options: UpOptions): StackConfig {
     ...(options.image ? { image: validateImageUri(options.image) } : {}),
     ...(options.executionRole ? { executionRole: validateRoleRef(options.executionRole) } : {}),
     ...(options.vpcId ? { vpcId: validateVpcId(options.vpcId) } : {}),
-    appVersion: options.appVersion,
+    appVersion: options.appVersion ?? DEFAULT_APP_VERSION,
     appPort: 8080,
     listenerPort: 80,
     logRetentionDays: validateLogRetention(options.logRetention),
     appDir: resolve(options.appDir ?? BUNDLED_APP_DIR),
     skipDocker: Boolean(options.local),
+  };
+}
+
+/** The parts of the release the command line gave; the others stay as deployed. */
+export function releaseRequest(options: UpOptions): ReleaseRequest {
+  return {
+    ...(options.appVersion !== undefined ? { appVersion: options.appVersion } : {}),
+    ...(options.image !== undefined ? { image: options.image } : {}),
+    ...(options.appDir !== undefined ? { appDir: resolve(options.appDir) } : {}),
   };
 }
 
@@ -80,11 +98,22 @@ export interface UpResult {
   next: string[];
 }
 
-export async function runUp(session: Session, config: StackConfig, options: { wait: boolean; timeoutMs: number; concurrency?: number }): Promise<UpResult> {
+/**
+ * `release`: what the command line said about the release. Given, the rest of it is what the stack
+ * runs (a plain `up` after `deploy --app-version 2` keeps 2); left out, `config` is used as it is.
+ */
+export async function runUp(
+  session: Session,
+  requested: StackConfig,
+  options: { wait: boolean; timeoutMs: number; concurrency?: number; release?: ReleaseRequest },
+): Promise<UpResult> {
   const { reporter } = session;
   return withStackState(session, 'up', async (state) => {
+    const config = options.release ? { ...requested, ...chooseRelease(options.release, await deployedRelease(session.aws, state, BUNDLED_APP_DIR), BUNDLED_APP_DIR) } : requested;
+    if (!config.image) await shareAppFolder(session, config.appDir);
     const engine = stackEngine(session, config, state, options);
     const outcomes = await runPhase(engine, ALL_STEPS, 'ensure');
+    rememberRelease(state, releaseOfConfig(config, state));
     let health: UpResult['health'];
     let wait = options.wait;
     // An endpoint override may run nothing (plain moto reports a service but never starts a task):
@@ -165,9 +194,11 @@ export async function upAction(options: UpOptions): Promise<void> {
   let session: Session | undefined;
   const interrupt = abortOnInterrupt(() => session?.reporter);
   try {
-    session = await openSession(options, interrupt.signal, { appDir: config.appDir });
+    // A running local plane runs the folder each image is built from (runUp makes it known); starting one needs a folder.
+    const plane = options.local ? await runningEmulator(options.stateDir, options.stack) : undefined;
+    session = await openSession(options, interrupt.signal, { appDir: plane?.appDir ?? config.appDir });
     if (config.count < 2) session.reporter.warn(`--count ${config.count}: one task is not highly available; stopping it (a deployment, a failure, chaos) takes the app down. Use 2 or more`);
-    const result = await runUp(session, config, { wait: options.wait, timeoutMs, ...(concurrency ? { concurrency } : {}) });
+    const result = await runUp(session, config, { wait: options.wait, timeoutMs, ...(concurrency ? { concurrency } : {}), release: releaseRequest(options) });
     session.reporter.stop();
     renderUp(session, result);
   } finally {

@@ -4,6 +4,7 @@ import { interruptibleClock } from '../clock.js';
 import { AwsStepError, EcsHaError, EnvironmentError, InterruptedError } from '../errors.js';
 import type { Reporter } from '../ui/reporter.js';
 import { runGraph } from './graph.js';
+import { destroyProvenOwn, type Removal } from './ownership.js';
 import type { StackResources, Step, StepContext } from './step.js';
 
 export interface Engine extends StackResources {
@@ -90,11 +91,14 @@ async function runSteps(engine: Engine, steps: readonly Step[], phase: Phase, pr
       try {
         const early = prefetched.get(step.id);
         const ctx = { ...stepContext(engine, step), ...(early ? { prefetched: early } : {}) };
-        const summary = await attributeCallsTo(step.id, async () =>
-          phase === 'ensure' ? step.ensure(ctx) : phase === 'destroy' ? step.destroy(ctx) : (await step.discover(ctx), ''),
-        );
+        const { summary, removals } = await attributeCallsTo(step.id, async (): Promise<{ summary: string; removals?: Removal[] }> => {
+          if (phase === 'destroy') return destroyProvenOwn(step, ctx);
+          if (phase === 'ensure') return { summary: await step.ensure(ctx) };
+          await step.discover(ctx);
+          return { summary: '' };
+        });
         engine.reporter.succeed(step.id, summary || `${step.title}: checked`);
-        outcomes.push({ step: step.id, title: step.title, summary });
+        outcomes.push({ step: step.id, title: step.title, summary, ...(removals ? { removals } : {}) });
       } catch (error) {
         const explained = explainStepError(step, error);
         engine.reporter.fail(step.id, explained.message.startsWith(step.title) ? explained.message : `${step.title}: ${explained.message}`);
@@ -110,4 +114,6 @@ export interface StepOutcome {
   step: string;
   title: string;
   summary: string;
+  /** destroy: what became of each record the step had (deleted, already gone, skipped, kept). */
+  removals?: Removal[];
 }

@@ -2,7 +2,8 @@ import type { AwsClients } from '../aws/clients.js';
 import type { Clock } from '../clock.js';
 import type { ResourceNames, StackConfig } from '../config.js';
 import type { CommandRunner } from '../process/runner.js';
-import type { StateStore } from '../state/store.js';
+import type { ResourceRecord, StateStore } from '../state/store.js';
+import type { Ownership } from './ownership.js';
 
 /** What the steps of one stack work with: the engine holds it, and hands it to each step. */
 export interface StackResources {
@@ -78,5 +79,11 @@ export interface Step {
    */
   lookup?(ctx: StepContext): Promise<unknown>;
   destroy(ctx: StepContext): Promise<string>;
+  /**
+   * Before `down` deletes what the state calls created: whether the resource really is the stack's
+   * (name, ARN in the state's account and region, stack tag). Checks on the record come first, so
+   * a foreign ARN is never sent to AWS. Steps that delete nothing have none.
+   */
+  proveOwnership?(ctx: StepContext, record: ResourceRecord): Promise<Ownership>;
   discover(ctx: StepContext): Promise<void>;
 }

@@ -9,6 +9,9 @@ import type { StateFile } from '../state/store.js';
 /** What `verify` and `chaos` need to find the stack's running parts, read from its state file. */
 export interface StackRefs {
   stack: string;
+  /** Where the state says the stack lives: what it stops must be there. */
+  account: string;
+  region: string;
   cluster: string;
   service: string;
   targetGroupArn: string;
@@ -37,6 +40,8 @@ export function stackRefs(state: StateFile): StackRefs {
   const cluster = service.details?.cluster;
   return {
     stack: state.stack,
+    account: state.account,
+    region: state.region,
     cluster: typeof cluster === 'string' ? cluster : (get('cluster')?.id ?? names.cluster),
     service: service.id,
     targetGroupArn: targetGroup.id,
@@ -50,7 +55,7 @@ export function stackRefs(state: StateFile): StackRefs {
 }
 
 export async function describeService(aws: AwsClients, refs: StackRefs): Promise<Service | undefined> {
-  const { services = [] } = await aws.ecs.send(new DescribeServicesCommand({ cluster: refs.cluster, services: [refs.service] }));
+  const { services = [] } = await aws.ecs.send(new DescribeServicesCommand({ cluster: refs.cluster, services: [refs.service], include: ['TAGS'] }));
   return services.find((s) => s.serviceName === refs.service);
 }
 

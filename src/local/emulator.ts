@@ -4,14 +4,14 @@
  * instances. This side starts it, finds it, and stops it, and cleans up after one that was killed.
  */
 import { spawn, spawnSync } from 'node:child_process';
-import { closeSync, existsSync, mkdirSync, readFileSync, rmSync } from 'node:fs';
+import { closeSync, existsSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { realClock, type Clock } from '../clock.js';
 import { EnvironmentError, UsageError } from '../errors.js';
 import { isProcessAlive } from '../process/alive.js';
 import type { PlaneArguments, PlaneInfo } from './plane/main.js';
-import { openForAppend } from '../fs/safe.js';
+import { ensurePrivateDir, openForAppend } from '../fs/safe.js';
 import { killRecorded } from './plane/runtime.js';
 import { processInfo } from './plane/taskPids.js';
 
@@ -34,13 +34,20 @@ function paths(stateDir: string, stack: string) {
   };
 }
 
-function readInfo(path: string): PlaneInfo | undefined {
+/** The info file, or why it cannot be trusted (and so nothing it names is signalled). */
+function readInfo(path: string): { info?: PlaneInfo; problem?: string } {
+  let parsed: Partial<PlaneInfo>;
   try {
-    const info = JSON.parse(readFileSync(path, 'utf8')) as PlaneInfo;
-    return Number.isInteger(info.pid) && info.pid > 1 && /^http:\/\/127\.0\.0\.1:\d+$/.test(info.endpointUrl) ? info : undefined;
-  } catch {
-    return undefined; // missing, or cut short by a crash
+    parsed = JSON.parse(readFileSync(path, 'utf8')) as Partial<PlaneInfo>;
+  } catch (error) {
+    // Missing, or cut short by a crash.
+    return (error as NodeJS.ErrnoException).code === 'ENOENT' ? {} : { problem: 'it is not valid JSON' };
   }
+  if (!Number.isInteger(parsed.pid) || (parsed.pid as number) <= 1) return { problem: `its pid ${JSON.stringify(parsed.pid)} is not a process id (a positive integer above 1)` };
+  if (typeof parsed.endpointUrl !== 'string' || !/^http:\/\/127\.0\.0\.1:\d+$/.test(parsed.endpointUrl)) {
+    return { problem: `its endpoint ${JSON.stringify(parsed.endpointUrl)} is not a loopback URL (http://127.0.0.1:<port>)` };
+  }
+  return { info: parsed as PlaneInfo };
 }
 
 /** The plane answers its own ping with its pid: a reused port or pid is not taken for it. */
@@ -70,12 +77,18 @@ async function cleanUpAfter(stateDir: string, stack: string, info: PlaneInfo | u
   rmSync(files.info, { force: true });
 }
 
-/** The local AWS this stack uses, if it is running; cleans up after a dead one. */
-export async function runningEmulator(stateDir: string, stack: string): Promise<EmulatorInfo | undefined> {
+/**
+ * The local AWS this stack uses, if it is running; cleans up after a dead one. An info file that
+ * names something else (a bad pid, a remote endpoint, a process that does not answer as the plane)
+ * is never acted on: nothing is signalled, and `onNotice` is told what was found.
+ */
+export async function runningEmulator(stateDir: string, stack: string, onNotice: (text: string) => void = () => undefined): Promise<EmulatorInfo | undefined> {
   const files = paths(stateDir, stack);
   if (!existsSync(files.info) && !existsSync(files.tasks)) return undefined;
-  const info = readInfo(files.info);
+  const { info, problem } = readInfo(files.info);
   if (info && isProcessAlive(info.pid) && (await answers(info))) return info;
+  if (problem) onNotice(`ignored ${files.info}: ${problem}; no process it names was signalled`);
+  else if (info && isProcessAlive(info.pid)) onNotice(`ignored ${files.info}: process ${info.pid} does not answer as the local AWS of stack "${stack}" on ${info.endpointUrl}; it was not signalled`);
   await cleanUpAfter(stateDir, stack, info);
   return undefined;
 }
@@ -108,11 +121,11 @@ export function checkLocalPrerequisites(appDir: string, python = 'python3'): voi
   }
 }
 
-/** The environment of the plane: nothing of the user's AWS configuration, only what runs Python. */
-function planeEnvironment(): Record<string, string> {
+/** The environment of the plane (and of the moto it starts): nothing of the user's AWS configuration, only what runs Python. */
+export function planeEnvironment(parent: NodeJS.ProcessEnv = process.env): Record<string, string> {
   const env: Record<string, string> = {};
   for (const key of ['PATH', 'HOME', 'LANG', 'LC_ALL', 'TMPDIR', 'PYTHONPATH', 'VIRTUAL_ENV', 'PYENV_VERSION', 'PYENV_ROOT']) {
-    if (process.env[key]) env[key] = process.env[key]!;
+    if (parent[key]) env[key] = parent[key]!;
   }
   return env;
 }
@@ -126,7 +139,7 @@ export async function ensureEmulator(
   stack: string,
   options: { appDir: string; clock?: Clock; python?: string; onNotice?: (text: string) => void },
 ): Promise<{ info: EmulatorInfo; started: boolean }> {
-  const running = await runningEmulator(stateDir, stack);
+  const running = await runningEmulator(stateDir, stack, options.onNotice);
   if (running) {
     if (running.appDir !== options.appDir) {
       options.onNotice?.(`the local data plane already runs the app from ${running.appDir}; run \`ecs-ha down --local\` first to run ${options.appDir}`);
@@ -137,7 +150,7 @@ export async function ensureEmulator(
   const clock = options.clock ?? realClock;
   const timeScale = timeScaleFromEnv();
   checkLocalPrerequisites(options.appDir, python);
-  mkdirSync(stateDir, { recursive: true, mode: 0o700 });
+  ensurePrivateDir(stateDir);
   const files = paths(stateDir, stack);
   const args: PlaneArguments = { infoPath: files.info, tasksPath: files.tasks, appDir: options.appDir, timeScale, python, region: LOCAL_REGION, credentials: LOCAL_CREDENTIALS };
   const log = openForAppend(files.log);
@@ -146,7 +159,7 @@ export async function ensureEmulator(
   child.unref();
   const deadline = clock.now() + 60_000;
   for (;;) {
-    const info = readInfo(files.info);
+    const { info } = readInfo(files.info);
     if (info && info.pid === child.pid && (await answers(info))) return { info, started: true };
     if (clock.now() > deadline || !isProcessAlive(child.pid!)) {
       if (isProcessAlive(child.pid!)) process.kill(child.pid!, 'SIGTERM');
@@ -158,9 +171,9 @@ export async function ensureEmulator(
 }
 
 /** Stops the local AWS and every task process of this stack; true when one was running. */
-export async function stopEmulator(stateDir: string, stack: string): Promise<boolean> {
+export async function stopEmulator(stateDir: string, stack: string, onNotice?: (text: string) => void): Promise<boolean> {
   const files = paths(stateDir, stack);
-  const info = await runningEmulator(stateDir, stack);
+  const info = await runningEmulator(stateDir, stack, onNotice);
   if (info) {
     try {
       process.kill(info.pid, 'SIGTERM');

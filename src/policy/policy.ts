@@ -1,5 +1,5 @@
 /**
- * The IAM policy `up`, `verify`, `chaos` and `down` need, as data. `ecs-ha policy` prints it; a test
+ * The IAM policy every command needs (`up`, `verify`, `chaos`, `down`, `status`, `scale`, `logs` …), as data. `ecs-ha policy` prints it; a test
  * replays the commands with --trace and checks every call they made against it.
  *
  * Resources are scoped where the API supports resource-level permissions and the name is known in
@@ -133,7 +133,11 @@ export function policyDocument(scope: PolicyScope = {}): PolicyDocument {
     {
       Sid: 'LogGroup',
       Effect: 'Allow',
-      Action: ['logs:CreateLogGroup', 'logs:TagResource', 'logs:ListTagsForResource', 'logs:PutRetentionPolicy', 'logs:DeleteLogGroup'],
+      // FilterLogEvents, DescribeLogStreams and StartLiveTail: `ecs-ha logs` (without live tail it polls).
+      Action: [
+        'logs:CreateLogGroup', 'logs:TagResource', 'logs:ListTagsForResource', 'logs:PutRetentionPolicy', 'logs:DeleteLogGroup',
+        'logs:FilterLogEvents', 'logs:DescribeLogStreams', 'logs:StartLiveTail',
+      ],
       Resource: logGroupArns,
     },
     {
@@ -235,6 +239,16 @@ export function policyDocument(scope: PolicyScope = {}): PolicyDocument {
       ],
       Resource: '*',
     },
+    {
+      Sid: 'AutoScalingRead',
+      Effect: 'Allow',
+      // `status` and `scale` read the service's scalable target; these calls have no resource-level permissions.
+      Action: [
+        'application-autoscaling:DescribeScalableTargets', 'application-autoscaling:DescribeScalingPolicies',
+        'application-autoscaling:DescribeScalingActivities',
+      ],
+      Resource: '*',
+    },
   ];
   return { Version: '2012-10-17', Statement: statements };
 }
@@ -270,6 +284,8 @@ const IAM_PREFIXES: Record<string, string> = {
   CloudWatchLogs: 'logs',
   ServiceDiscovery: 'servicediscovery',
   STS: 'sts',
+  ApplicationAutoScaling: 'application-autoscaling',
+  Route53: 'route53',
 };
 
 /** `("ElasticLoadBalancingV2", "DescribeTags")` → `"elasticloadbalancing:DescribeTags"`. */

@@ -226,3 +226,25 @@ export function summarize(all: readonly ProbeRecord[], window?: SummaryWindow): 
     successesWithoutAz: withoutAz,
   };
 }
+
+/** One app version's part of the successful responses. */
+export interface VersionShare {
+  version: string;
+  successes: number;
+  /** successes / all successes that named a version (the shares sum to 1). */
+  share: number;
+}
+
+/**
+ * Which app versions answered the successful requests, and how often, in the order each first
+ * answered. A success whose body named no version is left out (as in the backend shares).
+ */
+export function versionShares(records: readonly ProbeRecord[]): VersionShare[] {
+  const counts = new Map<string, number>();
+  for (const r of [...records].sort((a, b) => a.startedAt - b.startedAt)) {
+    const version = r.outcome === 'ok' ? r.backend?.version : undefined;
+    if (version !== undefined) counts.set(version, (counts.get(version) ?? 0) + 1);
+  }
+  const named = [...counts.values()].reduce((sum, n) => sum + n, 0);
+  return [...counts.entries()].map(([version, successes]) => ({ version, successes, share: successes / named }));
+}

@@ -1,8 +1,8 @@
-import { closeSync, existsSync, mkdirSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { closeSync, existsSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { OperationError, UsageError } from '../errors.js';
-import { writeFileAtomic } from '../fs/safe.js';
+import { ensurePrivateDir, explainFileError, writeFileAtomic } from '../fs/safe.js';
 import { isProcessAlive } from '../process/alive.js';
 
 export const STATE_SCHEMA_VERSION = 1;
@@ -170,7 +170,7 @@ export class StateStore {
   }
 
   save(): void {
-    mkdirSync(this.dir, { recursive: true, mode: 0o700 });
+    ensurePrivateDir(this.dir);
     this.data.updatedAt = new Date().toISOString();
     writeFileAtomic(this.path, `${JSON.stringify(this.data, null, 2)}\n`);
     this.persisted = true;
@@ -196,7 +196,7 @@ export interface LockInfo {
  * no longer runs on this host is taken over, with `onTakeover` told. Returns the release function.
  */
 export function acquireLock(dir: string, stack: string, command: string, onTakeover: (stale: LockInfo) => void): () => void {
-  mkdirSync(dir, { recursive: true, mode: 0o700 });
+  ensurePrivateDir(dir);
   const path = join(dir, `${stack}.lock`);
   const mine: LockInfo = { pid: process.pid, host: hostname(), command, startedAt: new Date().toISOString() };
   for (let attempt = 0; attempt < 2; attempt++) {
@@ -211,7 +211,7 @@ export function acquireLock(dir: string, stack: string, command: string, onTakeo
         rmSync(path, { force: true });
       };
     } catch (error) {
-      if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
+      if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw explainFileError(error, `cannot take the lock ${path}`);
     }
     let holder: LockInfo | undefined;
     let text = '';

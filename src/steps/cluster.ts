@@ -2,6 +2,7 @@ import { CreateClusterCommand, DeleteClusterCommand, DescribeClustersCommand, ty
 import { isAwsError } from '../aws/errors.js';
 import { retryWhile } from '../aws/poll.js';
 import { lookedUp, type Step, type StepContext } from '../engine/step.js';
+import { arnProblem, GONE, judge, lastSegment, nameProblem, recordProblem, tagProblem } from '../engine/ownership.js';
 import { ecsStackTag, hasStackTag } from '../engine/tags.js';
 import { retryWhileServiceLinkedRoleSettles, SERVICE_LINKED_ROLE_STEP } from './serviceLinkedRole.js';
 
@@ -38,6 +39,14 @@ export const clusterStep: Step = {
     );
     ctx.state.record('cluster', { id: name, arn: cluster!.clusterArn!, origin: 'created' });
     return `created cluster ${name}`;
+  },
+
+  async proveOwnership(ctx, record) {
+    const early = judge(nameProblem(lastSegment(record.id), ctx.names.cluster), recordProblem(record, ctx.state));
+    if (early.kind !== 'ours') return early;
+    const existing = await findCluster(ctx);
+    if (!existing) return GONE;
+    return judge(arnProblem(existing.clusterArn, ctx.state), tagProblem(hasStackTag(existing.tags, ctx.config.stack), ctx.config.stack));
   },
 
   async destroy(ctx) {

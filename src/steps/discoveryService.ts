@@ -6,11 +6,13 @@ import {
   ListInstancesCommand,
   ListServicesCommand,
   ListTagsForResourceCommand,
+  type Service,
   type ServiceSummary,
 } from '@aws-sdk/client-servicediscovery';
 import { isAwsError } from '../aws/errors.js';
 import { retryWhile } from '../aws/poll.js';
 import type { Step, StepContext } from '../engine/step.js';
+import { arnProblem, GONE, judge, nameProblem, recordProblem, tagProblem } from '../engine/ownership.js';
 import { hasStackTag, stackTag } from '../engine/tags.js';
 import { listNamespacesNamed } from './namespace.js';
 
@@ -124,6 +126,21 @@ export const discoveryServiceStep: Step = {
     const created = await createService(ctx, namespaceId);
     ctx.state.record('discoveryService', { id: created.id, arn: created.arn, origin: 'created', details: { name } });
     return `created Cloud Map service ${name}`;
+  },
+
+  async proveOwnership(ctx, record) {
+    const early = judge(recordProblem(record, ctx.state), !/^srv-[a-z0-9]+$/.test(record.id) && `"${record.id}" is not a Cloud Map service ID`);
+    if (early.kind !== 'ours') return early;
+    let service: Service | undefined;
+    try {
+      service = (await ctx.aws.serviceDiscovery.send(new GetServiceCommand({ Id: record.id }))).Service;
+    } catch (error) {
+      if (isAwsError(error, 'ServiceNotFound')) return GONE;
+      throw error;
+    }
+    if (!service) return GONE;
+    const { Tags } = await ctx.aws.serviceDiscovery.send(new ListTagsForResourceCommand({ ResourceARN: service.Arn! }));
+    return judge(nameProblem(service.Name, ctx.names.discoveryService), arnProblem(service.Arn, ctx.state), tagProblem(hasStackTag(Tags, ctx.config.stack), ctx.config.stack));
   },
 
   async destroy(ctx) {

@@ -12,6 +12,7 @@ import {
 import { isAwsError } from '../aws/errors.js';
 import { retryWhile } from '../aws/poll.js';
 import type { Step, StepContext } from '../engine/step.js';
+import { arnProblem, GONE, judge, nameProblem, recordProblem, tagProblem } from '../engine/ownership.js';
 import { hasStackTag, stackTag } from '../engine/tags.js';
 import { UsageError } from '../errors.js';
 
@@ -162,6 +163,21 @@ export const executionRoleStep: Step = {
       return `role ${name} exists; attached AmazonECSTaskExecutionRolePolicy`;
     }
     return knownOrigin ? `role ${name} exists` : `found role ${name}`;
+  },
+
+  async proveOwnership(ctx, record) {
+    // The legacy name is the stack's too: stacks made before names carried the region recorded it.
+    const names = [regionalRoleName(ctx.config.stack, ctx.state.region), ctx.names.legacyExecutionRole];
+    const early = judge(nameProblem(record.id, names), recordProblem(record, ctx.state, { global: true }));
+    if (early.kind !== 'ours') return early;
+    const role = await getRole(ctx, record.id);
+    if (!role) return GONE;
+    const region = role.Tags?.find((t) => t.Key === REGION_TAG_KEY)?.Value;
+    return judge(
+      arnProblem(role.Arn, ctx.state, { global: true }),
+      tagProblem(hasStackTag(role.Tags, ctx.config.stack), ctx.config.stack),
+      region !== undefined && region !== ctx.state.region && `it is tagged ${REGION_TAG_KEY}=${region}: the stack of that region uses it`,
+    );
   },
 
   async destroy(ctx) {

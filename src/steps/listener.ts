@@ -10,9 +10,10 @@ import {
 import { isAwsError } from '../aws/errors.js';
 import { retryWhile } from '../aws/poll.js';
 import type { Step, StepContext } from '../engine/step.js';
+import { GONE, judge, recordProblem } from '../engine/ownership.js';
 import { hasStackTag, stackTag } from '../engine/tags.js';
 import { EnvironmentError } from '../errors.js';
-import { isTaggedForStack, LOAD_BALANCER_NOT_FOUND, RESOURCE_IN_USE } from './loadBalancer.js';
+import { isTaggedForStack, LOAD_BALANCER_NOT_FOUND, loadBalancerStep, RESOURCE_IN_USE } from './loadBalancer.js';
 
 /** The wire code and the SDK's exception name (isAwsError matches either). */
 const LISTENER_NOT_FOUND = ['ListenerNotFound', 'ListenerNotFoundException'];
@@ -85,6 +86,23 @@ export const listenerStep: Step = {
     );
     record(ctx, Listeners[0]!.ListenerArn!, 'created');
     return `created listener on port ${port}`;
+  },
+
+  /** A listener carries no name; it is the stack's when its load balancer is (name and tag). */
+  async proveOwnership(ctx, record) {
+    const early = judge(recordProblem(record, ctx.state), !record.id.startsWith('arn:') && `"${record.id}" is not a listener ARN`);
+    if (early.kind !== 'ours') return early;
+    let listener: Listener | undefined;
+    try {
+      listener = (await ctx.aws.elbv2.send(new DescribeListenersCommand({ ListenerArns: [record.id] }))).Listeners?.[0];
+    } catch (error) {
+      if (isAwsError(error, ...LISTENER_NOT_FOUND)) return GONE;
+      throw error;
+    }
+    if (!listener?.LoadBalancerArn) return GONE;
+    const parent = await loadBalancerStep.proveOwnership!(ctx, { id: listener.LoadBalancerArn, origin: 'created' });
+    if (parent.kind === 'not-ours') return judge(`its load balancer ${listener.LoadBalancerArn} is not this stack's: ${parent.reason}`);
+    return parent.kind === 'gone' ? GONE : parent;
   },
 
   async destroy(ctx) {

@@ -8,6 +8,7 @@ import {
 import { isAwsError } from '../aws/errors.js';
 import { pollUntil, retryWhile } from '../aws/poll.js';
 import { lookedUp, type Step, type StepContext } from '../engine/step.js';
+import { GONE, judge, nameProblem, recordProblem, tagProblem } from '../engine/ownership.js';
 import { hasStackTag, stackTag } from '../engine/tags.js';
 import type { NetworkDetails } from './network.js';
 
@@ -84,6 +85,20 @@ export const loadBalancerStep: Step = {
     // No wait for "active": the listener can be added while it provisions, and `up` waits
     // for healthy targets at the end, which implies an active load balancer.
     return `created load balancer ${name}`;
+  },
+
+  async proveOwnership(ctx, record) {
+    const early = judge(recordProblem(record, ctx.state), !record.id.startsWith('arn:') && `"${record.id}" is not a load balancer ARN`);
+    if (early.kind !== 'ours') return early;
+    let lb: LoadBalancer | undefined;
+    try {
+      lb = (await ctx.aws.elbv2.send(new DescribeLoadBalancersCommand({ LoadBalancerArns: [record.id] }))).LoadBalancers?.[0];
+    } catch (error) {
+      if (isAwsError(error, ...LOAD_BALANCER_NOT_FOUND)) return GONE;
+      throw error;
+    }
+    if (!lb) return GONE;
+    return judge(nameProblem(lb.LoadBalancerName, ctx.names.loadBalancer), tagProblem(await isTaggedForStack(ctx, record.id), ctx.config.stack));
   },
 
   async destroy(ctx) {

@@ -10,6 +10,7 @@ import { isAwsError } from '../aws/errors.js';
 import { retryWhile } from '../aws/poll.js';
 import { STACK_TAG_KEY } from '../config.js';
 import type { Step, StepContext } from '../engine/step.js';
+import { arnProblem, GONE, judge, nameProblem, recordProblem, tagProblem } from '../engine/ownership.js';
 import { hasStackTag } from '../engine/tags.js';
 
 /** DescribeLogGroups matches by prefix only: page until the exact name turns up. */
@@ -83,6 +84,14 @@ export const logGroupStep: Step = {
     }
     if (origin === 'adopted') return `adopted log group ${name} (not created by ecs-ha, will be kept)${retentionNote}`;
     return `${recorded ? `log group ${name} exists` : `found log group ${name}`}${retentionNote}`;
+  },
+
+  async proveOwnership(ctx, record) {
+    const early = judge(nameProblem(record.id, ctx.names.logGroup), recordProblem(record, ctx.state));
+    if (early.kind !== 'ours') return early;
+    const existing = await findLogGroup(ctx);
+    if (!existing) return GONE;
+    return judge(arnProblem(logGroupArn(existing), ctx.state), tagProblem(await carriesStackTag(ctx, existing), ctx.config.stack));
   },
 
   async destroy(ctx) {

@@ -5,12 +5,14 @@ import {
   GetOperationCommand,
   ListNamespacesCommand,
   ListTagsForResourceCommand,
+  type Namespace,
   type NamespaceSummary,
 } from '@aws-sdk/client-servicediscovery';
 import { GetHostedZoneCommand } from '@aws-sdk/client-route-53';
 import { awsErrorMessage, isAwsError } from '../aws/errors.js';
 import { pollUntil, retryWhile } from '../aws/poll.js';
 import { lookedUp, type Step, type StepContext } from '../engine/step.js';
+import { arnProblem, GONE, judge, nameProblem, recordProblem, tagProblem } from '../engine/ownership.js';
 import { hasStackTag, stackTag } from '../engine/tags.js';
 import { OperationError } from '../errors.js';
 
@@ -203,6 +205,20 @@ export const namespaceStep: Step = {
     ctx.progress(`creating Cloud Map namespace ${name} in ${vpcId}`);
     await createNamespace(ctx, vpcId);
     return `created namespace ${name}`;
+  },
+
+  async proveOwnership(ctx, record) {
+    const early = judge(recordProblem(record, ctx.state), !/^ns-[a-z0-9]+$/.test(record.id) && `"${record.id}" is not a Cloud Map namespace ID`);
+    if (early.kind !== 'ours') return early;
+    let namespace: Namespace | undefined;
+    try {
+      namespace = (await ctx.aws.serviceDiscovery.send(new GetNamespaceCommand({ Id: record.id }))).Namespace;
+    } catch (error) {
+      if (isAwsError(error, 'NamespaceNotFound')) return GONE;
+      throw error;
+    }
+    if (!namespace) return GONE;
+    return judge(nameProblem(namespace.Name, ctx.names.namespace), arnProblem(namespace.Arn, ctx.state), tagProblem(await isTagged(ctx, namespace.Arn), ctx.config.stack));
   },
 
   async destroy(ctx) {

@@ -6,6 +6,7 @@ import {
   type Repository,
 } from '@aws-sdk/client-ecr';
 import { isAwsError } from '../aws/errors.js';
+import { arnProblem, GONE, judge, nameProblem, recordProblem, tagProblem } from '../engine/ownership.js';
 import type { Step, StepContext } from '../engine/step.js';
 import { hasStackTag, stackTag } from '../engine/tags.js';
 import type { Origin, ResourceRecord } from '../state/store.js';
@@ -62,6 +63,14 @@ export const repositoryStep: Step = {
     );
     ctx.state.record('repository', recordFor(repository!, 'created'));
     return `created repository ${name}`;
+  },
+
+  async proveOwnership(ctx, record) {
+    const early = judge(nameProblem(record.id, ctx.names.repository), recordProblem(record, ctx.state));
+    if (early.kind !== 'ours') return early;
+    const existing = await findRepository(ctx);
+    if (!existing) return GONE;
+    return judge(arnProblem(existing.repositoryArn, ctx.state), tagProblem(await carriesStackTag(ctx, existing), ctx.config.stack));
   },
 
   async destroy(ctx) {

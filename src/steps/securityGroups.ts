@@ -10,6 +10,7 @@ import { isAwsError } from '../aws/errors.js';
 import { retryWhile } from '../aws/poll.js';
 import { STACK_TAG_KEY } from '../config.js';
 import { lookedUp, type Step, type StepContext, type StepId } from '../engine/step.js';
+import { GONE, judge, nameProblem, OURS, tagProblem } from '../engine/ownership.js';
 import { hasStackTag, stackTag } from '../engine/tags.js';
 
 /** One source an ingress rule must admit on one TCP port: a CIDR block or another security group. */
@@ -119,6 +120,24 @@ function makeStep(spec: GroupSpec): Step {
       // A new group has no ingress rules; its default allow-all egress stays (tasks pull from ECR).
       await authorizeMissing(ctx, groupId, needs, spec.ruleDescription);
       return `created security group ${name} ${groupId}`;
+    },
+
+    async proveOwnership(ctx, record) {
+      if (!/^sg-[0-9a-f]+$/.test(record.id)) return judge(`"${record.id}" is not a security group ID`);
+      let group: SecurityGroup | undefined;
+      try {
+        group = (await ctx.aws.ec2.send(new DescribeSecurityGroupsCommand({ GroupIds: [record.id] }))).SecurityGroups?.[0];
+      } catch (error) {
+        if (isAwsError(error, 'InvalidGroup.NotFound')) return GONE;
+        throw error;
+      }
+      if (!group) return GONE;
+      const verdict = judge(
+        nameProblem(group.GroupName, spec.name(ctx), 'group name'),
+        group.OwnerId !== undefined && group.OwnerId !== ctx.state.account && `it belongs to account ${group.OwnerId}, not the stack's account ${ctx.state.account}`,
+        tagProblem(hasStackTag(group.Tags, ctx.config.stack), ctx.config.stack),
+      );
+      return verdict.kind === 'not-ours' ? verdict : OURS;
     },
 
     async destroy(ctx) {

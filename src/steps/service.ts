@@ -12,6 +12,7 @@ import { DescribeTargetHealthCommand } from '@aws-sdk/client-elastic-load-balanc
 import { awsErrorMessage, isAwsError } from '../aws/errors.js';
 import { pollUntil } from '../aws/poll.js';
 import { lookedUp, type Step, type StepContext } from '../engine/step.js';
+import { arnProblem, GONE, judge, lastSegment, nameProblem, recordProblem, tagProblem } from '../engine/ownership.js';
 import { ecsStackTag, hasStackTag } from '../engine/tags.js';
 import { OperationError } from '../errors.js';
 import { listServiceTaskArns } from '../inspect/stack.js';
@@ -178,6 +179,20 @@ export const serviceStep: Step = {
     const service = await createService(ctx, cluster);
     ctx.state.record('service', { id: name, arn: service.serviceArn!, origin: 'created', details: { cluster } });
     return `created service ${name} (${ctx.config.count} tasks)`;
+  },
+
+  async proveOwnership(ctx, record) {
+    const cluster = clusterOf(ctx);
+    const early = judge(
+      nameProblem(lastSegment(record.id), ctx.names.service),
+      nameProblem(lastSegment(cluster), ctx.names.cluster, 'cluster'),
+      recordProblem(record, ctx.state),
+      cluster.startsWith('arn:') && arnProblem(cluster, ctx.state),
+    );
+    if (early.kind !== 'ours') return early;
+    const existing = await describeService(ctx, cluster);
+    if (!isLive(existing)) return GONE;
+    return judge(arnProblem(existing!.serviceArn, ctx.state), tagProblem(hasStackTag(existing!.tags, ctx.config.stack), ctx.config.stack));
   },
 
   async destroy(ctx) {

@@ -11,6 +11,7 @@ import {
 import { isAwsError } from '../aws/errors.js';
 import { retryWhile } from '../aws/poll.js';
 import { lookedUp, type Step, type StepContext } from '../engine/step.js';
+import { GONE, judge, nameProblem, recordProblem, tagProblem } from '../engine/ownership.js';
 import { stackTag } from '../engine/tags.js';
 import { EnvironmentError } from '../errors.js';
 import { isTaggedForStack, RESOURCE_IN_USE } from './loadBalancer.js';
@@ -154,6 +155,20 @@ export const targetGroupStep: Step = {
     record(ctx, arn, 'created');
     await setDeregistrationDelay(ctx, arn);
     return `created target group ${name}`;
+  },
+
+  async proveOwnership(ctx, record) {
+    const early = judge(recordProblem(record, ctx.state), !record.id.startsWith('arn:') && `"${record.id}" is not a target group ARN`);
+    if (early.kind !== 'ours') return early;
+    let group: TargetGroup | undefined;
+    try {
+      group = (await ctx.aws.elbv2.send(new DescribeTargetGroupsCommand({ TargetGroupArns: [record.id] }))).TargetGroups?.[0];
+    } catch (error) {
+      if (isAwsError(error, ...TARGET_GROUP_NOT_FOUND)) return GONE;
+      throw error;
+    }
+    if (!group) return GONE;
+    return judge(nameProblem(group.TargetGroupName, ctx.names.targetGroup), tagProblem(await isTaggedForStack(ctx, record.id), ctx.config.stack));
   },
 
   async destroy(ctx) {

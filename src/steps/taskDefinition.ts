@@ -11,6 +11,7 @@ import {
 import { awsErrorMessage, isAwsError } from '../aws/errors.js';
 import { retryWhile } from '../aws/poll.js';
 import { lookedUp, type Step, type StepContext } from '../engine/step.js';
+import { judge, nameProblem, recordProblem } from '../engine/ownership.js';
 import { ecsStackTag, hasStackTag } from '../engine/tags.js';
 
 /** How long to keep retrying a call that fails only because something just made is not usable yet. */
@@ -181,12 +182,26 @@ export const taskDefinitionStep: Step = {
       }
       return `task definition ${revisionName(arn)} found`;
     }
+    // After a rollback the service runs an older revision than the family's latest: still ours, still right.
+    if (recorded && recorded.id !== latest?.definition.taskDefinitionArn) {
+      const current = await describe(ctx, recorded.id);
+      if (current?.definition.status === 'ACTIVE' && canonicalDefinition(current.definition) === canonicalDefinition(desired)) return `task definition ${revisionName(recorded.id)} exists`;
+    }
     const { taskDefinition } = await retryWhileTransient(ctx, 'registering the task definition', isRolePropagationError, () =>
       ctx.aws.ecs.send(new RegisterTaskDefinitionCommand(desired)),
     );
     const arn = taskDefinition!.taskDefinitionArn!;
     ctx.state.record('taskDefinition', { id: arn, arn, origin: 'created', details: { family: ctx.names.taskFamily } });
     return latest ? `registered task definition ${revisionName(arn)} (settings changed)` : `registered task definition ${revisionName(arn)}`;
+  },
+
+  /**
+   * The record names one revision; destroy removes every revision of the stack's family that
+   * carries the stack tag, checking each. So the record need only be of the family, in the stack's
+   * account and region.
+   */
+  async proveOwnership(ctx, record) {
+    return judge(recordProblem(record, ctx.state), nameProblem(familyOf(record.id), ctx.names.taskFamily, 'family'));
   },
 
   async destroy(ctx) {

@@ -4,8 +4,10 @@
  * DescribeTasks, StopTask), the live parts of services and clusters (counts, deployments, events,
  * the deployment settings moto drops), target health, and the load balancer's address.
  */
+import { timingSafeEqual } from 'node:crypto';
 import { createServer, request, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { Service } from '@aws-sdk/client-ecs';
+import { AppFolders, APPS_PATH, TOKEN_HEADER } from './apps.js';
 import type { Balancers } from './balancers.js';
 import { describeTargetHealthXml } from './loadBalancer.js';
 import { describeTaskJson, SERVING, STARTING, type LocalService, type LocalTask, type ServiceSettings } from './model.js';
@@ -26,6 +28,8 @@ export class LocalEndpoint {
     private readonly motoUrl: string,
     private readonly scheduler: Scheduler,
     private readonly balancers: Balancers,
+    /** App folders the CLI makes known (POST /_ecs-ha/apps), and the token it must show. */
+    private readonly apps?: { folders: AppFolders; token: string },
   ) {}
 
   listen(): Promise<number> {
@@ -50,11 +54,28 @@ export class LocalEndpoint {
     try {
       const body = await readBody(req);
       if (req.url === '/_ecs-ha/ping') return send(res, jsonReply({ pid: process.pid, plane: 'ecs-ha' }));
+      if (req.url === APPS_PATH && this.apps) return send(res, this.registerApp(req, body, this.apps));
       const call = identifyCall(req.headers, body.toString('utf8'));
       send(res, await this.route(req, body, call.service, call.operation));
     } catch (error) {
       send(res, jsonError('InternalFailure', `local endpoint: ${(error as Error).message}`, 500));
     }
+  }
+
+  /** Makes an app folder known: the plane runs it for the images built from it. */
+  private registerApp(req: IncomingMessage, body: Buffer, apps: { folders: AppFolders; token: string }): Reply {
+    if (req.method !== 'POST') return jsonError('MethodNotAllowed', `${APPS_PATH} takes POST`, 405);
+    if (!sameToken(req.headers[TOKEN_HEADER], apps.token)) return jsonError('AccessDenied', 'wrong or missing token', 403);
+    let appDir: unknown;
+    try {
+      appDir = (JSON.parse(body.toString('utf8')) as { appDir?: unknown }).appDir;
+    } catch {
+      return jsonError('ValidationException', 'expected a JSON body {"appDir": "/absolute/path"}', 400);
+    }
+    const problem = AppFolders.problemWith(appDir);
+    if (problem) return jsonError('ValidationException', `cannot run the app folder ${String(appDir)}: ${problem}`, 400);
+    apps.folders.register(appDir as string);
+    return jsonReply({ registered: appDir, folders: apps.folders.folders });
   }
 
   private async route(req: IncomingMessage, body: Buffer, service: string, operation: string): Promise<Reply> {
@@ -223,6 +244,12 @@ function settingsOf(input: Json): Partial<ServiceSettings> {
   if (input.healthCheckGracePeriodSeconds !== undefined) settings.healthCheckGracePeriodSeconds = Number(input.healthCheckGracePeriodSeconds);
   if (input.availabilityZoneRebalancing) settings.availabilityZoneRebalancing = String(input.availabilityZoneRebalancing);
   return settings;
+}
+
+/** Constant-time: the answer's timing tells nothing about how much of a guessed token was right. */
+function sameToken(given: string | string[] | undefined, token: string): boolean {
+  if (typeof given !== 'string' || given.length !== token.length) return false;
+  return timingSafeEqual(Buffer.from(given), Buffer.from(token));
 }
 
 function readBody(req: IncomingMessage): Promise<Buffer> {

@@ -4,10 +4,12 @@
  * writes its info file once everything answers. SIGTERM stops every task, then moto, then itself.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
 import { rmSync } from 'node:fs';
 import { writeFileAtomic } from '../../fs/safe.js';
 import { createServer } from 'node:net';
 import { AwsClients } from '../../aws/clients.js';
+import { AppFolders } from './apps.js';
 import { Balancers } from './balancers.js';
 import { LocalEndpoint } from './endpoint.js';
 import { TaskLifecycle } from './lifecycle.js';
@@ -38,6 +40,8 @@ export interface PlaneInfo {
   appDir: string;
   timeScale: number;
   startedAt: string;
+  /** What the CLI shows to make an app folder known (POST /_ecs-ha/apps); the info file is private (0600). */
+  token?: string;
 }
 
 const log = (line: string): void => void process.stdout.write(`${new Date().toISOString()} ${line}\n`);
@@ -99,6 +103,8 @@ async function main(): Promise<void> {
     exited: (task) => scheduler?.taskExited(task),
     changed: () => saveTasks(),
   }, args.python);
+  const apps = new AppFolders(args.appDir);
+  const token = randomBytes(24).toString('hex');
   scheduler = new Scheduler({
     world: new MotoWorld(aws),
     aws,
@@ -107,6 +113,7 @@ async function main(): Promise<void> {
     account,
     region: args.region,
     appDir: args.appDir,
+    apps,
     freePort,
     lifecycle: () => lifecycle,
     log,
@@ -119,7 +126,7 @@ async function main(): Promise<void> {
       log(`cannot record task pids: ${(error as Error).message}`);
     }
   };
-  const endpoint = new LocalEndpoint(moto.url, scheduler, balancers);
+  const endpoint = new LocalEndpoint(moto.url, scheduler, balancers, { folders: apps, token });
   const port = await endpoint.listen();
   scheduler.start();
 
@@ -155,6 +162,7 @@ async function main(): Promise<void> {
     appDir: args.appDir,
     timeScale: args.timeScale,
     startedAt: new Date().toISOString(),
+    token,
   };
   writeFileAtomic(args.infoPath, JSON.stringify(info));
   log(`local AWS endpoint ${info.endpointUrl} (moto ${moto.url}), time scale ${args.timeScale}`);

@@ -9,6 +9,7 @@ import { randomBytes } from 'node:crypto';
 import { createServer } from 'node:net';
 import { UpdateServiceCommand, type Service, type TaskDefinition } from '@aws-sdk/client-ecs';
 import type { AwsClients } from '../../aws/clients.js';
+import type { AppFolders } from './apps.js';
 import type { Balancers } from './balancers.js';
 import type { TaskLifecycle } from './lifecycle.js';
 import { DEFAULT_SETTINGS, SERVING, STARTING, type LocalDeployment, type LocalService, type LocalTask, type ServiceSettings } from './model.js';
@@ -33,6 +34,8 @@ export interface SchedulerOptions {
   account: string;
   region: string;
   appDir: string;
+  /** Which folder plays which image; without it every task runs `appDir`. */
+  apps?: AppFolders;
   /** Whether every task gets its own loopback address (Linux) or its own port on 127.0.0.1. */
   platform?: NodeJS.Platform;
   freePort: () => Promise<number>;
@@ -395,7 +398,8 @@ export class Scheduler {
         family: definition.family ?? '',
         revision: definition.revision ?? 0,
         environment,
-        appDir: this.options.appDir,
+        // The image's code, as on ECS: the folder it was built from (a new app folder is a new image).
+        appDir: this.options.apps?.folderFor(container.image ?? '', definition.runtimePlatform?.cpuArchitecture) ?? this.options.appDir,
         ...(targetGroupArn ? { targetGroupArn } : {}),
         ...(registryArn ? { discoveryServiceId: registryArn.split('/').pop()! } : {}),
       })

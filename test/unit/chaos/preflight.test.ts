@@ -13,8 +13,9 @@ import { REGION } from '../../helpers/context.js';
 const ecs = mockClient(ECSClient);
 const elbv2 = mockClient(ElasticLoadBalancingV2Client);
 const aws = new AwsClients({ region: REGION, credentials: { accessKeyId: 'test', secretAccessKey: 'test' }, maxAttempts: 1 });
-const refs: StackRefs = { stack: 'demo', cluster: 'demo', service: 'demo', targetGroupArn: 'arn:tg', loadBalancerArn: 'arn:lb', url: 'http://demo-alb' };
+const refs: StackRefs = { stack: 'demo', account: '123456789012', region: REGION, cluster: 'demo', service: 'demo', targetGroupArn: 'arn:tg', loadBalancerArn: 'arn:lb', url: 'http://demo-alb' };
 
+const SERVICE_ARN = 'arn:aws:ecs:us-east-1:123456789012:service/demo/demo';
 const id = (c: string): string => c.repeat(32);
 const arn = (c: string): string => `arn:aws:ecs:us-east-1:123456789012:task/demo/${id(c)}`;
 interface T {
@@ -28,7 +29,7 @@ const ipOf = (t: T) => [{ type: 'ElasticNetworkInterface', details: [{ name: 'pr
 
 function given(service: Partial<Service>, tasks: T[], targets: Array<[string, string]>): void {
   ecs.on(DescribeServicesCommand).resolves({
-    services: [{ serviceName: 'demo', status: 'ACTIVE', desiredCount: 2, runningCount: 2, pendingCount: 0, deployments: [{ status: 'PRIMARY', rolloutState: 'COMPLETED' }], ...service }],
+    services: [{ serviceName: 'demo', serviceArn: SERVICE_ARN, tags: [{ key: 'ecs-ha:stack', value: 'demo' }], status: 'ACTIVE', desiredCount: 2, runningCount: 2, pendingCount: 0, deployments: [{ status: 'PRIMARY', rolloutState: 'COMPLETED' }], ...service }],
   });
   ecs.on(ListTasksCommand).resolves({ taskArns: tasks.map((t) => arn(t.c)) });
   ecs.on(DescribeTasksCommand).resolves({
@@ -53,6 +54,17 @@ beforeEach(() => {
 });
 
 describe('preflight', () => {
+  it("refuses, even with --force, a service that is not provably the stack's: a state file pointed at the user's prod cluster", async () => {
+    given({ tags: [] }, [A, B], [['10.0.1.10', 'healthy'], ['10.0.2.20', 'healthy']]);
+    await expect(preflight(aws, refs, options({ force: true }), first)).rejects.toMatchObject({
+      exitCode: ExitCode.failed,
+      message: expect.stringContaining("is not provably stack \"demo\"'s: it does not carry the tag ecs-ha:stack=demo; nothing was stopped"),
+    });
+    await expect(preflight(aws, { ...refs, cluster: 'prod' }, options({ force: true }), first)).rejects.toThrow('its cluster is "prod", not "demo"');
+    await expect(preflight(aws, { ...refs, account: '999999999999' }, options({ force: true }), first)).rejects.toThrow("not the stack's account 999999999999");
+    expect(ecs.commandCalls(ListTasksCommand)).toHaveLength(0);
+  });
+
   it('a steady service with two healthy tasks: picks the task `pick` names, no warnings', async () => {
     given({}, [A, B], [['10.0.1.10', 'healthy'], ['10.0.2.20', 'healthy']]);
     const result = await preflight(aws, refs, options(), last);

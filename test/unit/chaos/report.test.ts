@@ -106,7 +106,10 @@ describe('writing and concluding', () => {
     const report = assembleReport(input());
     expect(() => concludeChaos(s, report)).toThrow(expect.objectContaining({ exitCode: ExitCode.failed, message: 'chaos test failed: 1 of 5 requests failed, more than --max-failures 0' }));
     expect(JSON.parse(s.out.join(''))).toEqual(report);
-    expect(s.err.join('')).toBe(`report written to ${join(s.stateDir, 'reports', 'demo-20261126T221500Z.json')}\n`);
+    const path = join(s.stateDir, 'reports', 'demo-20261126T221500Z');
+    expect(s.err.join('')).toBe(`report written to ${path}.json\npage written to ${path}.html (chart, timeline and failed requests; open it in a browser)\n`);
+    expect(statSync(`${path}.html`).mode & 0o777).toBe(0o600);
+    expect(readFileSync(`${path}.html`, 'utf8')).toContain('<p class="verdict fail" data-passed="false">FAIL: 1 of 5 requests failed');
   });
 
   it('renders failures by kind, latency, backends and the AZs that served the gap', () => {

@@ -91,7 +91,7 @@ function mockWorld(): void {
     const wanted = world.tasks.filter((t) => t.desiredStatus === 'RUNNING');
     const runningCount = wanted.filter((t) => t.lastStatus === 'RUNNING').length;
     const deployments = [{ status: 'PRIMARY', rolloutState: 'COMPLETED' }];
-    return { services: [{ serviceName: 'demo', status: 'ACTIVE', desiredCount: world.desiredCount, runningCount, pendingCount: wanted.length - runningCount, deployments }] };
+    return { services: [{ serviceName: 'demo', serviceArn: 'arn:aws:ecs:us-east-1:123456789012:service/demo/demo', tags: [{ key: 'ecs-ha:stack', value: 'demo' }], status: 'ACTIVE', desiredCount: world.desiredCount, runningCount, pendingCount: wanted.length - runningCount, deployments }] };
   });
   ecs.on(ListTasksCommand).callsFake((input: { desiredStatus?: string }) => {
     world.advance();
@@ -269,8 +269,8 @@ describe('chaos --kill-one', () => {
     expect(report.timeline.map((e) => e.event)).not.toContain('replacement healthy');
     expect(report.lastSeen).toEqual([`stopped task ${id(A)} is STOPPING`, 'target 10.0.1.30 unhealthy (Target.ResponseCodeMismatch)', `task ${id(C)} has no healthy target`]);
     expect(error).toMatchObject({ exitCode: ExitCode.failed, message: expect.stringContaining('chaos test failed: not recovered within 30s (last seen: stopped task') });
-    expect(reportFiles()).toEqual(['demo-19700101T001640Z.json']);
-    expect(JSON.parse(readFileSync(join(stateDir, 'reports', reportFiles()[0]!), 'utf8'))).toMatchObject({ recovered: false, passed: false });
+    expect(reportFiles()).toEqual(['demo-19700101T001640Z.html', 'demo-19700101T001640Z.json']);
+    expect(JSON.parse(readFileSync(join(stateDir, 'reports', 'demo-19700101T001640Z.json'), 'utf8'))).toMatchObject({ recovered: false, passed: false });
     expect(out.join('')).toContain('\nFAIL: not recovered within 30s');
   });
 
@@ -330,7 +330,7 @@ describe('chaos --kill-one', () => {
     expect(report.timeline.at(-1)).toEqual({ event: 'replacement registered in Cloud Map', seconds: 9, taskId: id(C) });
     expect(clock.now() - 1_000_000).toBe(10_000);
     expect(() => concludeChaos(s, report)).toThrow(expect.objectContaining({ exitCode: ExitCode.interrupted }));
-    expect(reportFiles()).toHaveLength(1);
+    expect(reportFiles()).toEqual(['demo-19700101T001640Z.html', 'demo-19700101T001640Z.json']);
   });
 
   it('tolerates a failed look (warned, the next one counts); gives up after three in a row and still stops the prober', async () => {

@@ -1,4 +1,4 @@
-import { DeleteClusterCommand, ECSClient } from '@aws-sdk/client-ecs';
+import { DeleteClusterCommand, DescribeClustersCommand, ECSClient } from '@aws-sdk/client-ecs';
 import { GetCallerIdentityCommand, STSClient } from '@aws-sdk/client-sts';
 import { mockClient } from 'aws-sdk-client-mock';
 import { existsSync, mkdtempSync } from 'node:fs';
@@ -36,12 +36,15 @@ beforeEach(() => {
   sts.reset();
   sts.on(GetCallerIdentityCommand).resolves({ Account: ACCOUNT });
   ecs.on(DeleteClusterCommand).resolves({});
+  ecs.on(DescribeClustersCommand).resolves({ clusters: [{ clusterName: 'demo', clusterArn: CLUSTER_ARN, status: 'ACTIVE', tags: [{ key: 'ecs-ha:stack', value: 'demo' }] }] });
 });
+
+const CLUSTER_ARN = `arn:aws:ecs:${REGION}:${ACCOUNT}:cluster/demo`;
 
 describe('down', () => {
   it('deletes nothing when the user answers no, and keeps the state file', async () => {
     const s = session();
-    StateStore.open(s.stateDir, 'demo', ACCOUNT, REGION).record('cluster', { id: 'demo', arn: 'arn:c', origin: 'created' });
+    StateStore.open(s.stateDir, 'demo', ACCOUNT, REGION).record('cluster', { id: 'demo', arn: CLUSTER_ARN, origin: 'created' });
     const ask = vi.fn(async () => false);
 
     const error = await runDown(s, { yes: false, timeoutMs: 1000, ask }).catch((e: unknown) => e);
@@ -55,7 +58,7 @@ describe('down', () => {
   it('with --yes deletes without asking, removes the state file, and lists what it removed and kept', async () => {
     const s = session();
     const state = StateStore.open(s.stateDir, 'demo', ACCOUNT, REGION);
-    state.record('cluster', { id: 'demo', arn: 'arn:c', origin: 'created' });
+    state.record('cluster', { id: 'demo', arn: CLUSTER_ARN, origin: 'created' });
     state.record('network', { id: 'vpc-1', origin: 'adopted', details: { subnetIds: [], availabilityZones: [] } });
     const ask = vi.fn(async () => true);
 
@@ -63,7 +66,8 @@ describe('down', () => {
 
     expect(ask).not.toHaveBeenCalled();
     expect(ecs.commandCalls(DeleteClusterCommand)[0]!.args[0].input).toEqual({ cluster: 'demo' });
-    expect(result.removed).toEqual(['cluster demo']);
+    expect(result.deleted).toEqual(['cluster demo']);
+    expect(result.skipped).toEqual([]);
     expect(result.kept).toEqual(['network vpc-1']);
     expect(existsSync(join(s.stateDir, 'demo.json'))).toBe(false);
     expect(existsSync(join(s.stateDir, 'demo.lock'))).toBe(false);
@@ -71,7 +75,7 @@ describe('down', () => {
 
   it('keeps the state file when a deletion fails, so the next run can finish', async () => {
     const s = session();
-    StateStore.open(s.stateDir, 'demo', ACCOUNT, REGION).record('cluster', { id: 'demo', arn: 'arn:c', origin: 'created' });
+    StateStore.open(s.stateDir, 'demo', ACCOUNT, REGION).record('cluster', { id: 'demo', arn: CLUSTER_ARN, origin: 'created' });
     ecs.on(DeleteClusterCommand).rejects(Object.assign(new Error('no'), { name: 'AccessDeniedException' }));
 
     await expect(runDown(s, { yes: true, timeoutMs: 1000, ask: async () => true })).rejects.toThrow(/ECS cluster: .*AccessDeniedException/);

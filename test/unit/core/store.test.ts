@@ -22,6 +22,17 @@ describe('StateStore', () => {
     expect(readStateFile(d, 'demo')!.resources).toEqual({});
   });
 
+  it('every save writes a new file and renames it over the old one: never the file in place', () => {
+    const d = dir();
+    const store = StateStore.open(d, 'demo', '111111111111', 'eu-west-1');
+    store.record('cluster', { id: 'demo', origin: 'created' });
+    const before = statSync(store.path).ino;
+    store.record('logGroup', { id: '/ecs/demo', origin: 'created' });
+    // A write in place keeps the inode (and a crash mid-write leaves half a file); a rename replaces it.
+    expect(statSync(store.path).ino).not.toBe(before);
+    expect(readdirSync(d)).toEqual(['demo.json']);
+  });
+
   it('refuses a state file of another account or region', () => {
     const d = dir();
     StateStore.open(d, 'demo', '111111111111', 'eu-west-1').record('cluster', { id: 'demo', origin: 'created' });
@@ -78,6 +89,17 @@ describe('acquireLock', () => {
     expect(() => acquireLock(d, 'demo', 'down', () => undefined)).toThrow(new RegExp(`locked by \`ecs-ha up\` \\(pid ${process.pid}`));
     release();
     acquireLock(d, 'demo', 'down', () => undefined)();
+  });
+
+  it('never takes over a lock of another host, even when its pid looks dead here', () => {
+    const d = dir();
+    const dead = spawnSync(process.execPath, ['-e', 'process.stdout.write(String(process.pid))'], { encoding: 'utf8' });
+    writeFileSync(join(d, 'demo.lock'), JSON.stringify({ pid: Number(dead.stdout), host: `not-${hostname()}`, command: 'down', startedAt: 'then' }));
+    const onTakeover = vi.fn();
+
+    expect(() => acquireLock(d, 'demo', 'up', onTakeover)).toThrow(new RegExp(`locked by \`ecs-ha down\` \\(pid ${dead.stdout} on not-`));
+    expect(onTakeover).not.toHaveBeenCalled();
+    expect(JSON.parse(readFileSync(join(d, 'demo.lock'), 'utf8')).host).toBe(`not-${hostname()}`);
   });
 
   it('takes over a lock left by a process that is gone, with a notice', () => {

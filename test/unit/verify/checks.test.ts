@@ -56,6 +56,8 @@ afterAll(() => alb.closeHard());
 function refs(url = `http://127.0.0.1:${alb.port}`): StackRefs {
   return {
     stack: 'demo',
+    account: '123456789012',
+    region: 'us-east-1',
     cluster: 'demo',
     service: 'demo',
     targetGroupArn: TG_ARN,
