@@ -4,7 +4,9 @@ export default defineConfig({
   test: {
     include: ['test/**/*.test.ts'],
     environment: 'node',
-    env: { AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true' },
+    // AWS_ENDPOINT_URL: a call a unit test forgot to mock goes to a closed local port and fails there,
+    // never to AWS. (End-to-end tests give each CLI run its own environment.)
+    env: { AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true', AWS_ENDPOINT_URL: 'http://127.0.0.1:9' },
     // End-to-end tests start the CLI and a moto server as subprocesses.
     testTimeout: 120_000,
     hookTimeout: 120_000,

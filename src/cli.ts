@@ -46,6 +46,42 @@ function withCommonOptions(command: Command): Command {
     .option('--debug', 'on an error, also print its stack trace (or set ECS_HA_DEBUG=1)');
 }
 
+/**
+ * `up`'s own options. `plan` takes the very same, so that `ecs-ha plan …` previews `ecs-ha up …`
+ * with the same command line.
+ */
+function withUpOptions(command: Command): Command {
+  return command
+    // The default is a new stack's: a running service keeps its count (set by `scale` or the autoscaler) unless --count is given.
+    .addOption(numeric('--count <n>', 'number of tasks (1 to 100; 2 or more for high availability); a running service keeps its count unless this is given', 2))
+    .addOption(numeric('--cpu <units>', 'Fargate CPU units: 256, 512, 1024, 2048, 4096, 8192, 16384', 256))
+    .addOption(numeric('--memory <mib>', 'Fargate memory in MiB, a valid pair with --cpu', 512))
+    .addOption(new Option('--arch <arch>', 'CPU architecture of the tasks and the image').choices(['amd64', 'arm64']).default('amd64'))
+    .option('--image <uri>', 'use this prebuilt image and skip Docker')
+    .option('--execution-role <name|arn>', 'adopt this existing task execution role (never deleted by down)')
+    .option('--vpc-id <id>', 'VPC to use (default: the default VPC)')
+    .option('--app-version <version>', 'APP_VERSION shown by the app (default: the version the stack runs; 1.0 for a new stack)')
+    .option('--app-dir <dir>', 'folder with the app\'s Dockerfile (default: the bundled Flask app)')
+    .addOption(numeric('--log-retention <days>', 'CloudWatch Logs retention in days', 7))
+    .option('--no-wait', 'return once every resource exists, without waiting for healthy tasks')
+    .addOption(numeric('--timeout <seconds>', 'give up waiting for AWS after this long', 900))
+    .option('--concurrency <n>', 'at most this many steps at once (default: as many as the graph allows)')
+    .option('--autoscale <min:max>', 'keep the task count between MIN and MAX (1 ≤ MIN ≤ MAX ≤ 100; MIN 2 or more for high availability) with a target-tracking policy, or "off" to remove it (default: the stack\'s autoscaling as it is)')
+    .option('--autoscale-cpu <percent>', 'with --autoscale: hold average CPU at this percentage, 1 to 100 (default: 60, or the stack\'s target)')
+    .option('--autoscale-requests <n>', 'with --autoscale: hold the load balancer\'s requests per task at this many per minute, instead of CPU');
+}
+
+/** `up`'s options as parsed, with whether --count was given: only then is a running service set to it. */
+function upOptionsOf(options: UpOptions, command: Command): UpOptions {
+  return { ...options, countGiven: command.getOptionValueSource('count') !== 'default' };
+}
+
+/** `ecs-ha plan` and `up --dry-run`: exit 4 (drift) when up would change something, so that scripts can test for it. */
+async function planCommand(options: UpOptions): Promise<void> {
+  const { planAction } = await import('./commands/plan.js');
+  if ((await planAction(options)).drift) process.exitCode = ExitCode.drift;
+}
+
 export function buildProgram(): Command {
   const program = new Command('ecs-ha')
     .description('Stand up a highly available ECS Fargate service behind an ALB, prove it survives failures, and tear it down.')
@@ -57,25 +93,15 @@ export function buildProgram(): Command {
     .exitOverride();
 
   withCommonOptions(
-    program
-      .command('up')
-      .description('create or adopt every resource of the stack, in dependency order, then wait until the service is healthy')
-      .addOption(numeric('--count <n>', 'number of tasks (1 to 100; 2 or more for high availability)', 2))
-      .addOption(numeric('--cpu <units>', 'Fargate CPU units: 256, 512, 1024, 2048, 4096, 8192, 16384', 256))
-      .addOption(numeric('--memory <mib>', 'Fargate memory in MiB, a valid pair with --cpu', 512))
-      .addOption(new Option('--arch <arch>', 'CPU architecture of the tasks and the image').choices(['amd64', 'arm64']).default('amd64'))
-      .option('--image <uri>', 'use this prebuilt image and skip Docker')
-      .option('--execution-role <name|arn>', 'adopt this existing task execution role (never deleted by down)')
-      .option('--vpc-id <id>', 'VPC to use (default: the default VPC)')
-      .option('--app-version <version>', 'APP_VERSION shown by the app (default: the version the stack runs; 1.0 for a new stack)')
-      .option('--app-dir <dir>', 'folder with the app\'s Dockerfile (default: the bundled Flask app)')
-      .addOption(numeric('--log-retention <days>', 'CloudWatch Logs retention in days', 7))
-      .option('--no-wait', 'return once every resource exists, without waiting for healthy tasks')
-      .addOption(numeric('--timeout <seconds>', 'give up waiting for AWS after this long', 900))
-      .option('--concurrency <n>', 'at most this many steps at once (default: as many as the graph allows)'),
-  ).action(async (options: UpOptions) => {
+    withUpOptions(
+      program
+        .command('up')
+        .description('create or adopt every resource of the stack, in dependency order, then wait until the service is healthy'),
+    ).option('--dry-run', 'change nothing: show what up would do and cost, as `ecs-ha plan` does (exit 4 when something would change)'),
+  ).action(async (options: UpOptions, command: Command) => {
+    if (options.dryRun) return planCommand(upOptionsOf(options, command));
     const { upAction } = await import('./commands/up.js');
-    await upAction(options);
+    await upAction(upOptionsOf(options, command));
   });
 
   withCommonOptions(
@@ -106,7 +132,9 @@ export function buildProgram(): Command {
       .command('chaos')
       .description('stop a task (or every task in one AZ) while probing the URL; report the recovery timeline and what a user saw')
       .option('--kill-one', 'stop one running task (random, or --task)')
-      .option('--kill-az <az>', 'stop every running task in this Availability Zone at once')
+      .option('--kill-az <az>', 'take this Availability Zone away: its subnets out of the service, then stop every task in it at once')
+      .option('--hold <seconds>', 'with --kill-az: keep the zone out this long after the recovery before giving it back (0 to 3600; default: 0)')
+      .option('--no-restore', 'with --kill-az: leave the zone out afterwards (`ecs-ha up` gives it back)')
       .option('--task <id>', 'with --kill-one: the task to stop (ID or ARN)')
       .addOption(numeric('--rps <n>', 'probe requests per second', 10))
       .addOption(numeric('--baseline <seconds>', 'probe this long before stopping anything', 5))
@@ -207,6 +235,14 @@ Examples:
     const { rollbackAction } = await import('./commands/rollback.js');
     await rollbackAction(options);
   });
+
+  withCommonOptions(
+    withUpOptions(
+      program
+        .command('plan')
+        .description('what `up` with the same options would create, update, adopt or keep, resource by resource, and what the stack would cost; read calls only, writes nothing; exit 4 when something would change'),
+    ),
+  ).action(async (options: UpOptions, command: Command) => planCommand(upOptionsOf(options, command)));
 
   program
     .command('policy')

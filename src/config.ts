@@ -22,7 +22,43 @@ export interface StackConfig {
   appDir: string;
   /** Skip Docker (the local emulator has no registry to push to). */
   skipDocker: boolean;
+  /**
+   * Whether an existing service's desired count is set to `count` too. Only when `--count` was
+   * given and no autoscaling manages the count: a plain `up` keeps what `scale` or the autoscaler
+   * set. Otherwise `count` is only what a new service starts with.
+   */
+  updateDesiredCount?: boolean;
+  /** `up --autoscale`: the range to keep the service in (and what to track), or 'off' to remove the stack's; absent: keep what the stack has. */
+  autoScaling?: AutoScalingRequest | 'off';
 }
+
+/** What a target-tracking policy holds steady: average CPU (percent) or ALB requests per target (per minute). */
+export type AutoScalingMetric = 'cpu' | 'requests';
+
+export interface TargetTracking {
+  metric: AutoScalingMetric;
+  target: number;
+}
+
+/** The service's autoscaling as the stack wants it: the range of tasks and the one policy's target. */
+export interface AutoScalingSettings extends TargetTracking {
+  min: number;
+  max: number;
+}
+
+/** What `up --autoscale` said: a range, and what to track when --autoscale-cpu or --autoscale-requests was given. */
+export interface AutoScalingRequest {
+  min: number;
+  max: number;
+  tracking?: TargetTracking;
+}
+
+/** Tasks of a new service when `--count` is not given. */
+export const DEFAULT_COUNT = 2;
+/** The most tasks `up --count`, `scale` and `--autoscale` allow: ECS takes more, this tool is built and tested for 100. */
+export const MAX_TASKS = 100;
+/** The CPU percentage `--autoscale` tracks when told no target. */
+export const DEFAULT_CPU_TARGET = 60;
 
 export const STACK_TAG_KEY = 'ecs-ha:stack';
 const MAX_STACK_LENGTH = 28;
@@ -44,6 +80,10 @@ export function resourceNames(stack: string) {
     discoveryService: 'app',
     taskFamily: stack,
     container: 'app',
+    /** Application Auto Scaling addresses the service's scalable target by this resource ID. */
+    scalableTarget: `service/${stack}/${stack}`,
+    /** One policy whatever it tracks, so a change of metric is an update, not a second policy. */
+    scalingPolicy: `${stack}-target-tracking`,
   } as const;
 }
 export type ResourceNames = ReturnType<typeof resourceNames>;
@@ -200,4 +240,49 @@ export function validateLogRetention(raw: string): number {
     throw new UsageError(`invalid --log-retention "${raw}": CloudWatch Logs allows ${LOG_RETENTION_DAYS.join(', ')} days`);
   }
   return days;
+}
+
+/**
+ * `--autoscale`, `--autoscale-cpu`, `--autoscale-requests`, validated before any AWS call: a range
+ * MIN:MAX (1 ≤ MIN ≤ MAX ≤ 100) or `off`, and at most one metric, given only with a range.
+ * Undefined when none is given: `up` keeps the stack's autoscaling as it is.
+ */
+export function autoScalingRequest(options: { autoscale?: string; autoscaleCpu?: string; autoscaleRequests?: string }): AutoScalingRequest | 'off' | undefined {
+  const { autoscale, autoscaleCpu, autoscaleRequests } = options;
+  if (autoscaleCpu !== undefined && autoscaleRequests !== undefined) {
+    throw new UsageError('--autoscale-cpu and --autoscale-requests cannot be used together: the target-tracking policy tracks one metric');
+  }
+  const tracking: TargetTracking | undefined =
+    autoscaleCpu !== undefined
+      ? { metric: 'cpu', target: parseInteger('--autoscale-cpu', autoscaleCpu, 1, 100) }
+      : autoscaleRequests !== undefined
+        ? { metric: 'requests', target: parseInteger('--autoscale-requests', autoscaleRequests, 1) }
+        : undefined;
+  const metricOption = autoscaleCpu !== undefined ? '--autoscale-cpu' : '--autoscale-requests';
+  if (autoscale === undefined) {
+    if (tracking) throw new UsageError(`${metricOption} needs --autoscale MIN:MAX: it sets what autoscaling tracks`, `for example: ecs-ha up --autoscale 2:10 ${metricOption} ${tracking.target}`);
+    return undefined;
+  }
+  if (autoscale === 'off') {
+    if (tracking) throw new UsageError(`${metricOption} cannot be used with --autoscale off: off removes the scalable target and its policy`);
+    return 'off';
+  }
+  const match = /^(\d+):(\d+)$/.exec(autoscale.trim());
+  const min = Number(match?.[1]);
+  const max = Number(match?.[2]);
+  if (!match || min < 1 || max > MAX_TASKS || min > max) {
+    throw new UsageError(`invalid --autoscale "${autoscale}": expected MIN:MAX, whole numbers with 1 ≤ MIN ≤ MAX ≤ ${MAX_TASKS} (such as 2:10), or off`);
+  }
+  return { min, max, ...(tracking ? { tracking } : {}) };
+}
+
+/** The range of tasks autoscaling keeps the service in. */
+export interface TaskRange {
+  min: number;
+  max: number;
+}
+
+/** `count` moved into `range`: what a new service starts with when --count was not given. */
+export function clampToRange(count: number, range: TaskRange): number {
+  return Math.min(Math.max(count, range.min), range.max);
 }

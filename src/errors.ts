@@ -4,6 +4,8 @@ export const ExitCode = {
   failed: 1,
   usage: 2,
   environment: 3,
+  /** `plan` / `up --dry-run`: `up` would change something (not an error: scripts test for drift with it). */
+  drift: 4,
   interrupted: 130,
 } as const;
 export type ExitCode = (typeof ExitCode)[keyof typeof ExitCode];

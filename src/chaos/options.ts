@@ -8,8 +8,19 @@ import { UsageError } from '../errors.js';
 /** What to stop: one task (random, or the one named), or every running task in one AZ. */
 export type ChaosMode = { kind: 'kill-one'; task?: string } | { kind: 'kill-az'; az: string };
 
+/**
+ * The zone drill of --kill-az: the zone's subnets are taken out of the service for the test, kept out
+ * for `holdMs` after recovery, then given back unless `restore` is false (--no-restore).
+ */
+export interface ZoneDrillOptions {
+  holdMs: number;
+  restore: boolean;
+}
+
 export interface ChaosOptions {
   mode: ChaosMode;
+  /** Set with --kill-az only. */
+  drill?: ZoneDrillOptions;
   rps: number;
   baselineMs: number;
   settleMs: number;
@@ -29,9 +40,14 @@ export interface ChaosOptionInput {
   timeout: string;
   maxFailures: string;
   force?: boolean;
+  /** Seconds; no default from commander, so that giving it with --kill-one can be refused. */
+  hold?: string;
+  /** false with --no-restore. */
+  restore?: boolean;
 }
 
 export const MAX_RPS = 100;
+export const MAX_HOLD_SECONDS = 3_600;
 const MAX_SECONDS = 86_400;
 /** AZ names: us-east-1a, eu-west-2c, us-gov-west-1b, and the local-zone form us-west-2-lax-1a. */
 const AZ_PATTERN = /^[a-z]{2}(-[a-z0-9]+)+-\d+[a-z]$|^[a-z]{2}(-[a-z0-9]+)+-\d+-[a-z]+-\d+[a-z]$/;
@@ -65,9 +81,21 @@ export function parseChaosOptions(input: ChaosOptionInput): ChaosOptions {
   if (killAz !== undefined && !AZ_PATTERN.test(killAz)) {
     throw new UsageError(`invalid --kill-az "${killAz}": expected an Availability Zone name such as us-east-1a`);
   }
+  const noRestore = input.restore === false;
+  if (killAz === undefined && input.hold !== undefined) {
+    throw new UsageError('--hold can only be used with --kill-az: it keeps the zone out of the service longer');
+  }
+  if (killAz === undefined && noRestore) {
+    throw new UsageError('--no-restore can only be used with --kill-az: --kill-one takes no zone away');
+  }
+  if (noRestore && input.hold !== undefined) {
+    throw new UsageError('--hold cannot be used with --no-restore: without the restore the zone stays out until `ecs-ha up`');
+  }
   const mode: ChaosMode = killAz !== undefined ? { kind: 'kill-az', az: killAz } : { kind: 'kill-one', ...(input.task ? { task: input.task } : {}) };
+  const holdMs = input.hold === undefined ? 0 : Math.round(parseSeconds('--hold', input.hold, 0, MAX_HOLD_SECONDS) * 1000);
   return {
     mode,
+    ...(killAz !== undefined ? { drill: { holdMs, restore: !noRestore } } : {}),
     rps: parseInteger('--rps', input.rps, 1, MAX_RPS),
     baselineMs: Math.round(parseSeconds('--baseline', input.baseline, 0, 3_600) * 1000),
     settleMs: Math.round(parseSeconds('--settle', input.settle, 0, 3_600) * 1000),

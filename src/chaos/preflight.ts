@@ -11,6 +11,13 @@ import { arnProblem, judge, lastSegment, nameProblem, tagProblem } from '../engi
 import { hasStackTag } from '../engine/tags.js';
 import { describeService, serviceTasks, targetHealth, type StackRefs, type TargetView, type TaskView } from '../inspect/stack.js';
 import type { ChaosOptions } from './options.js';
+import { sameSubnets, type ZoneDrillRecord } from './zoneDrill.js';
+
+/** For --kill-az: the subnets the service should run in (the stack's), and a drill an earlier run did not finish. */
+export interface SubnetExpectation {
+  subnets: string[];
+  unfinished?: ZoneDrillRecord;
+}
 
 export interface Preflight {
   service: Service;
@@ -98,7 +105,7 @@ export function ownershipProblem(refs: StackRefs, service: Service): string | un
  * when the service is not ready (unless --force) or has nothing to stop, UsageError (exit 2) when
  * --task or --kill-az names something that is not there.
  */
-export async function preflight(aws: AwsClients, refs: StackRefs, options: ChaosOptions, pick: (count: number) => number): Promise<Preflight> {
+export async function preflight(aws: AwsClients, refs: StackRefs, options: ChaosOptions, pick: (count: number) => number, expected?: SubnetExpectation): Promise<Preflight> {
   const service = await describeService(aws, refs);
   if (!service) {
     throw new OperationError(`service ${refs.service} was not found in cluster ${refs.cluster}`, `run \`ecs-ha up --stack ${refs.stack}\` first`);
@@ -131,6 +138,11 @@ export async function preflight(aws: AwsClients, refs: StackRefs, options: Chaos
   const unhealthy = targets.filter((t) => t.state !== 'healthy');
   if (targets.length === 0) problems.push('the target group has no registered targets');
   if (unhealthy.length > 0) problems.push(`not every target is healthy: ${unhealthy.map((t) => `${t.ip} ${t.state}`).join(', ')}`);
+  const subnets = service.networkConfiguration?.awsvpcConfiguration?.subnets ?? [];
+  if (options.mode.kind === 'kill-az' && expected && !sameSubnets(subnets, expected.subnets)) {
+    const earlier = expected.unfinished ? ` (a zone drill of ${expected.unfinished.az} started at ${expected.unfinished.startedAt} did not give its subnets back)` : '';
+    problems.push(`the service runs in subnets ${subnets.join(', ') || 'none'}, not the stack's ${expected.subnets.join(', ')}${earlier}; \`ecs-ha up\` gives them back`);
+  }
 
   if (problems.length > 0 && !options.force) {
     throw new OperationError(

@@ -13,6 +13,48 @@ import { writeReportPage } from '../report/files.js';
 import { buildSeries, type SeriesBucket } from '../report/series.js';
 import type { ChaosOptions } from './options.js';
 import { secondsAfter, type TaskRef, type TimelineEvent } from './timeline.js';
+import { formatSeconds, signedSeconds, zoneDrillRows, type ZoneDrillPlan } from './zoneDrill.js';
+
+/** What a zone drill (--kill-az) did to the service's subnets and where its tasks ran; seconds are relative to the stop. */
+export interface ZoneDrillReport {
+  az: string;
+  /** The stack's subnets: what the service runs in normally, and was given back. */
+  subnets: string[];
+  /** The zone's subnets, left out of the service for the drill. */
+  excludedSubnets: string[];
+  /** When they were left out; null when the run ended before. */
+  excludedSeconds: number | null;
+  holdSeconds: number;
+  /** false with --no-restore. */
+  restore: boolean;
+  /** When they were given back; null when they were not (--no-restore, an interruption before, or a failed call). */
+  restoredSeconds: number | null;
+  restoreError: string | null;
+  /** Tasks ECS started in the zone while it was left out: each one fails the drill. */
+  startedInFailedZone: TaskRef[];
+  /** Running tasks per AZ before the drill, when the service had recovered, and at the last look. */
+  tasksPerAz: { before: Record<string, number>; recovered: Record<string, number> | null; end: Record<string, number> | null };
+  /** When the tasks were steady and spread over every zone again after the restore; null when not (yet). */
+  rebalancedSeconds: number | null;
+  /** What kept them from it at the last look; empty once rebalanced or when not followed. */
+  rebalanceLastSeen: string[];
+}
+
+/** What the run hands over of a zone drill; times in ms of the run's clock. */
+export interface ZoneDrillInput {
+  plan: ZoneDrillPlan;
+  holdMs: number;
+  restore: boolean;
+  excludedAt?: number;
+  restoredAt?: number;
+  restoreError?: string;
+  startedInFailedZone: TaskRef[];
+  tasksBefore: Record<string, number>;
+  tasksAtRecovery?: Record<string, number>;
+  tasksAtEnd?: Record<string, number>;
+  rebalancedAt?: number;
+  rebalanceLastSeen: string[];
+}
 
 export interface ChaosReport {
   stack: string;
@@ -25,7 +67,10 @@ export interface ChaosReport {
   settings: { rps: number; baselineSeconds: number; settleSeconds: number; timeoutSeconds: number; maxFailures: number; force: boolean };
   warnings: string[];
   victims: TaskRef[];
+  /** Every task ECS started during the recovery, each with the AZ it landed in. */
   replacements: TaskRef[];
+  /** With --kill-az: the zone drill. Absent from kill-one reports and from reports of earlier versions. */
+  zoneDrill?: ZoneDrillReport;
   timeline: TimelineEvent[];
   recovered: boolean;
   /** Seconds from the stop to the service being steady again; null when it was not. */
@@ -64,9 +109,41 @@ export interface ReportInput {
   interrupted: boolean;
   warnings: string[];
   probe: ProbeReport;
+  zoneDrill?: ZoneDrillInput;
 }
 
 const MAX_FAILED_LISTED = 100;
+
+function zoneDrillReport(drill: ZoneDrillInput, origin: number): ZoneDrillReport {
+  const at = (ms: number | undefined): number | null => (ms === undefined ? null : secondsAfter(origin, ms));
+  return {
+    az: drill.plan.az,
+    subnets: drill.plan.subnets,
+    excludedSubnets: drill.plan.excludedSubnets,
+    excludedSeconds: at(drill.excludedAt),
+    holdSeconds: drill.holdMs / 1000,
+    restore: drill.restore,
+    restoredSeconds: at(drill.restoredAt),
+    restoreError: drill.restoreError ?? null,
+    startedInFailedZone: drill.startedInFailedZone,
+    tasksPerAz: { before: drill.tasksBefore, recovered: drill.tasksAtRecovery ?? null, end: drill.tasksAtEnd ?? null },
+    rebalancedSeconds: at(drill.rebalancedAt),
+    rebalanceLastSeen: drill.rebalanceLastSeen,
+  };
+}
+
+/** Why a zone drill fails the test, beyond the recovery and the failed requests. */
+function zoneDrillProblems(drill: ZoneDrillReport, recovered: boolean, interrupted: boolean, timeoutSeconds: number): string[] {
+  const problems: string[] = [];
+  if (drill.startedInFailedZone.length > 0) {
+    problems.push(`${drill.startedInFailedZone.map((t) => `task ${t.id}`).join(', ')} started in ${drill.az}, the zone the drill took away`);
+  }
+  if (drill.restoreError !== null) problems.push(`the subnets of ${drill.az} could not be given back (${drill.restoreError}): run \`ecs-ha up\``);
+  else if (drill.restoredSeconds !== null && recovered && !interrupted && drill.rebalancedSeconds === null) {
+    problems.push(`not rebalanced within ${timeoutSeconds}s of the restore (last seen: ${drill.rebalanceLastSeen.join('; ') || 'nothing'})`);
+  }
+  return problems;
+}
 
 export function assembleReport(input: ReportInput): ChaosReport {
   const { options, t0, recoveredAt, probe } = input;
@@ -87,13 +164,15 @@ export function assembleReport(input: ReportInput): ChaosReport {
       azs: gap.azs,
     };
   }
+  const zoneDrill = input.zoneDrill ? zoneDrillReport(input.zoneDrill, origin) : undefined;
   const reasons: string[] = [];
   if (input.interrupted) reasons.push('interrupted before the test finished');
   else if (!recovered) reasons.push(`not recovered within ${options.timeoutMs / 1000}s (last seen: ${input.lastSeen.join('; ') || 'nothing'})`);
+  if (zoneDrill) reasons.push(...zoneDrillProblems(zoneDrill, recovered, input.interrupted, options.timeoutMs / 1000));
   if (failures > options.maxFailures) reasons.push(`${failures} of ${probe.summary.requests} requests failed, more than --max-failures ${options.maxFailures}`);
   const passed = reasons.length === 0;
   const verdict = passed
-    ? `recovered in ${formatSeconds(secondsAfter(origin, recoveredAt as number))}; ${failures} of ${probe.summary.requests} requests failed (allowed ${options.maxFailures})`
+    ? `recovered in ${formatSeconds(secondsAfter(origin, recoveredAt as number))}${zoneDrill ? zoneDrillVerdict(zoneDrill) : ''}; ${failures} of ${probe.summary.requests} requests failed (allowed ${options.maxFailures})`
     : reasons.join('; ');
   return {
     stack: input.stack,
@@ -113,6 +192,7 @@ export function assembleReport(input: ReportInput): ChaosReport {
     warnings: input.warnings,
     victims: input.victims,
     replacements: input.replacements,
+    ...(zoneDrill ? { zoneDrill } : {}),
     timeline: input.timeline,
     recovered,
     recoverySeconds: recovered ? secondsAfter(origin, recoveredAt) : null,
@@ -130,7 +210,13 @@ export function assembleReport(input: ReportInput): ChaosReport {
   };
 }
 
-const formatSeconds = (seconds: number): string => `${seconds.toFixed(1)}s`;
+
+function zoneDrillVerdict(drill: ZoneDrillReport): string {
+  const outside = ` with every new task outside ${drill.az}`;
+  if (drill.restoredSeconds === null) return `${outside} (${drill.az} still left out)`;
+  return `${outside}; ${drill.az} restored at ${signedSeconds(drill.restoredSeconds)}${drill.rebalancedSeconds !== null ? `, rebalanced at ${signedSeconds(drill.rebalancedSeconds)}` : ''}`;
+}
+
 const percent = (share: number): string => `${(share * 100).toFixed(1)}%`;
 const ms = (value: number): string => `${value.toFixed(1)} ms`;
 
@@ -148,12 +234,16 @@ export function renderChaosLines(report: ChaosReport): string[] {
   const list = (tasks: TaskRef[]): string => tasks.map((t) => `${t.id} (${[t.az, t.ip].filter(Boolean).join(', ') || 'no address'})`).join(', ') || 'none';
   lines.push(`  stopped:      ${list(report.victims)}`);
   lines.push(`  replacements: ${list(report.replacements)}`);
+  if (report.zoneDrill) {
+    lines.push('', `Zone drill (${report.zoneDrill.az}):`);
+    for (const [label, text] of zoneDrillRows(report.zoneDrill, report.replacements)) lines.push(`  ${`${label}:`.padEnd(17)}${text}`);
+  }
   lines.push('', 'Timeline (seconds after the stop):');
-  const widthSeconds = Math.max(...report.timeline.map((e) => formatSeconds(e.seconds).length + 1), 5);
+  const widthSeconds = Math.max(...report.timeline.map((e) => signedSeconds(e.seconds).length), 5);
   const widthEvent = Math.max(...report.timeline.map((e) => e.event.length), 5);
   for (const e of report.timeline) {
     const rest = [taskLabel(report, e.taskId), e.detail ? `[${e.detail}]` : ''].filter(Boolean).join(' ');
-    lines.push(`  ${`+${formatSeconds(e.seconds)}`.padStart(widthSeconds)}  ${rest ? e.event.padEnd(widthEvent) : e.event}${rest ? `  ${rest}` : ''}`);
+    lines.push(`  ${signedSeconds(e.seconds).padStart(widthSeconds)}  ${rest ? e.event.padEnd(widthEvent) : e.event}${rest ? `  ${rest}` : ''}`);
   }
   if (report.timeline.length === 0) lines.push('  (nothing was stopped)');
 

@@ -1,11 +1,14 @@
 /**
  * `ecs-ha chaos`: under the stack's lock, check the service, start probing its URL, stop the
  * victim(s), follow the recovery until the service is steady again (or --timeout), keep probing
- * for --settle, and return the report. All waiting goes through the session's clock.
+ * for --settle, and return the report. `--kill-az` is a zone drill: before the stop the zone's
+ * subnets leave the service, after the recovery (and --hold) they come back and the tasks are
+ * followed until they are spread over every zone again. All waiting goes through the session's clock.
  */
 import { StopTaskCommand } from '@aws-sdk/client-ecs';
 import type { Clock } from '../clock.js';
 import { noStateFile, withStackState, type Session } from '../session.js';
+import type { StateStore } from '../state/store.js';
 import { EnvironmentError } from '../errors.js';
 import { cloudMapInstances, describeService, describeTasks, listServiceTaskArns, listsNoTasks, stackRefs, targetHealth, type StackRefs, type TaskView } from '../inspect/stack.js';
 import { startProber, type Prober } from '../probe/prober.js';
@@ -13,6 +16,7 @@ import { modeLabel, type ChaosOptions } from './options.js';
 import { preflight, type Preflight } from './preflight.js';
 import { assembleReport, type ChaosReport } from './report.js';
 import { RecoveryTracker, type ChaosObservation, type TimelineEvent } from './timeline.js';
+import { clearDrillRecord, drillOutcome, excludeZone, keptSubnets, planZoneDrill, recordedDrill, restoreZone, sameSubnets, stackSubnets, upCommand, type Drill } from './zoneDrill.js';
 
 export type ProberFactory = (options: { baseUrl: string; rps: number; clock: Pick<Clock, 'now'> }) => Prober;
 
@@ -36,7 +40,7 @@ const MAX_FAILED_POLLS = 3;
 
 /** Runs the chaos test on the session's stack; the caller renders and concludes the report. */
 export async function runChaos(session: Session, options: ChaosOptions, deps: ChaosDependencies = {}): Promise<ChaosReport> {
-  return withChaosLock(session, async (refs) => {
+  return withChaosLock(session, async (refs, state) => {
     const { reporter } = session;
     if (session.emulatorEndpoint && (await listsNoTasks(session.aws, refs))) {
       throw new EnvironmentError(
@@ -46,8 +50,19 @@ export async function runChaos(session: Session, options: ChaosOptions, deps: Ch
     }
     reporter.start('preflight', `checking service ${refs.service} before the test`);
     let checked: Preflight;
+    let drill: Drill | undefined;
     try {
-      checked = await preflight(session.aws, refs, options, deps.pick ?? ((count) => Math.random() * count));
+      const snapshot = state.snapshot();
+      const network = stackSubnets(snapshot);
+      const unfinished = recordedDrill(snapshot);
+      const expected = network ? { subnets: network.subnets, ...(unfinished ? { unfinished } : {}) } : undefined;
+      checked = await preflight(session.aws, refs, options, deps.pick ?? ((count) => Math.random() * count), expected);
+      const subnetsNow = checked.service.networkConfiguration?.awsvpcConfiguration?.subnets;
+      // A drill killed before its restore, whose subnets `up` has given back since: nothing left to do.
+      if (unfinished && network && subnetsNow && sameSubnets(subnetsNow, network.subnets)) clearDrillRecord(state);
+      if (options.mode.kind === 'kill-az' && options.drill) {
+        drill = { plan: planZoneDrill(snapshot, checked.service, options.mode.az), state, ...options.drill };
+      }
     } catch (error) {
       reporter.fail('preflight', `service ${refs.service} cannot be tested now`);
       throw error;
@@ -55,18 +70,18 @@ export async function runChaos(session: Session, options: ChaosOptions, deps: Ch
     const azs = [...new Set(checked.running.map((t) => t.az ?? 'unknown AZ'))].sort().join(', ');
     reporter.succeed('preflight', `service ${refs.service}: ${checked.running.length} tasks running in ${azs}; stopping ${checked.victims.map(describeTask).join(', ')}`);
     for (const warning of checked.warnings) reporter.warn(warning);
-    return follow(session, refs, options, checked, deps);
+    return follow(session, refs, options, checked, deps, drill);
   });
 }
 
-async function withChaosLock<T>(session: Session, work: (refs: StackRefs) => Promise<T>): Promise<T> {
+async function withChaosLock<T>(session: Session, work: (refs: StackRefs, state: StateStore) => Promise<T>): Promise<T> {
   return withStackState(session, 'chaos', async (state) => {
     if (!state.exists) throw noStateFile(session);
-    return work(stackRefs(state.snapshot()));
+    return work(stackRefs(state.snapshot()), state);
   });
 }
 
-async function follow(session: Session, refs: StackRefs, options: ChaosOptions, checked: Preflight, deps: ChaosDependencies): Promise<ChaosReport> {
+async function follow(session: Session, refs: StackRefs, options: ChaosOptions, checked: Preflight, deps: ChaosDependencies, drill?: Drill): Promise<ChaosReport> {
   const { clock, signal, reporter } = session;
   const url = deps.url ?? refs.url;
   const pollMs = deps.pollIntervalMs ?? 1_000;
@@ -74,15 +89,41 @@ async function follow(session: Session, refs: StackRefs, options: ChaosOptions, 
   const prober = (deps.startProber ?? startProber)({ baseUrl: url, rps: options.rps, clock });
   const progress = progressReporter(session, prober, deps.progressIntervalMs ?? 5_000);
   let tracker: RecoveryTracker | undefined;
+  let excludedAt: number | undefined;
+  let failure: { error: unknown } | undefined;
   try {
-    reporter.start(PROGRESS_ID, `probing ${url} at ${options.rps}/s for a ${options.baselineMs / 1000}s baseline, then stopping`);
+    reporter.start(PROGRESS_ID, `probing ${url} at ${options.rps}/s for a ${options.baselineMs / 1000}s baseline, then ${drill ? `taking ${drill.plan.az} away` : 'stopping'}`);
     if (options.baselineMs > 0) await clock.sleep(options.baselineMs, signal);
+    if (drill && !signal.aborted) excludedAt = await excludeZone(session, refs, drill, (message) => reporter.progress(PROGRESS_ID, message));
     if (!signal.aborted) {
       await stopTasks(session, refs, options, checked.victims);
-      tracker = new RecoveryTracker(clock.now(), checked.victims, checked.taskArnsBefore);
+      tracker = new RecoveryTracker(clock.now(), checked.victims, checked.taskArnsBefore, drill ? { az: drill.plan.az, zones: drill.plan.zones } : undefined);
+      if (drill && excludedAt !== undefined) tracker.note('zone excluded', excludedAt, `subnets ${drill.plan.excludedSubnets.join(', ')} left out`);
       for (const event of tracker.timeline) reporter.info(eventLine(event, tracker));
-      await pollUntilRecovered(session, refs, tracker, options.timeoutMs, pollMs, progress);
-      if (tracker.recoveredAt !== undefined && !signal.aborted) {
+      await pollUntil(session, refs, tracker, (t) => t.recoveredAt !== undefined, tracker.t0 + options.timeoutMs, pollMs, progress);
+      if (drill && drill.holdMs > 0 && tracker.recoveredAt !== undefined && !signal.aborted) {
+        reporter.progress(PROGRESS_ID, `recovered; keeping ${drill.plan.az} out for ${drill.holdMs / 1000}s more (--hold)`);
+        await settle(session, refs, tracker, drill.holdMs, pollMs, progress);
+      }
+    }
+  } catch (error) {
+    failure = { error };
+  }
+  // The zone comes back however the test ended: passed, failed, timed out, interrupted or broken.
+  const restore = drill && excludedAt !== undefined && drill.restore ? await restoreZone(session, refs, drill, tracker) : undefined;
+  if (failure) {
+    await prober.stop().catch(() => undefined);
+    throw failure.error;
+  }
+  let rebalanceFollowed = false;
+  try {
+    if (tracker?.recoveredAt !== undefined && !signal.aborted) {
+      if (restore?.at !== undefined) {
+        rebalanceFollowed = true;
+        reporter.progress(PROGRESS_ID, `zone ${drill!.plan.az} restored; following the tasks until they are spread over every zone`);
+        await pollUntil(session, refs, tracker, (t) => t.rebalancedAt !== undefined, restore.at + options.timeoutMs, pollMs, progress);
+      }
+      if (!signal.aborted && (restore?.at === undefined || tracker.rebalancedAt !== undefined)) {
         reporter.progress(PROGRESS_ID, `recovered; probing ${options.settleMs / 1000}s more`);
         await settle(session, refs, tracker, options.settleMs, pollMs, progress);
       }
@@ -94,6 +135,12 @@ async function follow(session: Session, refs: StackRefs, options: ChaosOptions, 
   const probe = await prober.stop();
   const interrupted = signal.aborted;
   if (interrupted) reporter.warn(tracker ? 'interrupted: stopped following the recovery (ECS replaces the stopped tasks regardless)' : 'interrupted before any task was stopped');
+  const warnings = [...checked.warnings];
+  if (drill && excludedAt !== undefined && restore?.at === undefined) {
+    const still = `zone ${drill.plan.az} is still left out: service ${refs.service} runs in ${keptSubnets(drill.plan).join(', ')} only; \`${upCommand(session, refs)}\` gives it subnets ${drill.plan.excludedSubnets.join(', ')} back`;
+    reporter.warn(still);
+    warnings.push(still);
+  }
   const report = assembleReport({
     stack: refs.stack,
     url,
@@ -106,8 +153,9 @@ async function follow(session: Session, refs: StackRefs, options: ChaosOptions, 
     ...(tracker?.recoveredAt !== undefined ? { recoveredAt: tracker.recoveredAt } : {}),
     lastSeen: tracker?.blockers ?? ['nothing was stopped'],
     interrupted,
-    warnings: checked.warnings,
+    warnings,
     probe,
+    ...(drill ? { zoneDrill: drillOutcome(drill, checked, tracker, excludedAt, restore, rebalanceFollowed) } : {}),
   });
   if (report.passed) reporter.succeed(PROGRESS_ID, `chaos test passed: ${report.verdict}`);
   else reporter.fail(PROGRESS_ID, `chaos test failed: ${report.verdict}`);
@@ -120,22 +168,23 @@ async function stopTasks(session: Session, refs: StackRefs, options: ChaosOption
   await Promise.all(victims.map((victim) => session.aws.ecs.send(new StopTaskCommand({ cluster: refs.cluster, task: victim.arn, reason }))));
 }
 
-async function pollUntilRecovered(
+/** Looks every poll until `done` (recovered, rebalanced), Ctrl-C or the deadline. */
+async function pollUntil(
   session: Session,
   refs: StackRefs,
   tracker: RecoveryTracker,
-  timeoutMs: number,
+  done: (tracker: RecoveryTracker) => boolean,
+  deadline: number,
   pollMs: number,
   progress: (tracker: RecoveryTracker) => void,
 ): Promise<void> {
   const { clock, signal } = session;
-  const deadline = tracker.t0 + timeoutMs;
   let failedPolls = 0;
   for (;;) {
     failedPolls = (await observeInto(session, refs, tracker, failedPolls)) ? 0 : failedPolls + 1;
     progress(tracker);
     const now = clock.now();
-    if (tracker.recoveredAt !== undefined || signal.aborted || now >= deadline) return;
+    if (done(tracker) || signal.aborted || now >= deadline) return;
     await clock.sleep(Math.min(pollMs, deadline - now), signal);
     if (signal.aborted) return;
   }
@@ -182,7 +231,14 @@ async function observe(session: Session, refs: StackRefs, tracker: RecoveryTrack
   return {
     at: session.clock.now(),
     ...(service
-      ? { service: { runningCount: service.runningCount ?? 0, desiredCount: service.desiredCount ?? 0, pendingCount: service.pendingCount ?? 0 } }
+      ? {
+          service: {
+            runningCount: service.runningCount ?? 0,
+            desiredCount: service.desiredCount ?? 0,
+            pendingCount: service.pendingCount ?? 0,
+            ...(service.deployments ? { deployments: service.deployments.map((d) => ({ ...(d.id ? { id: d.id } : {}), ...(d.status ? { status: d.status } : {}), ...(d.rolloutState ? { rolloutState: d.rolloutState } : {}) })) } : {}),
+          },
+        }
       : {}),
     tasks: described.filter((t) => wanted.includes(t.arn)),
     victims: described.filter((t) => victimArns.includes(t.arn)),
@@ -194,7 +250,7 @@ async function observe(session: Session, refs: StackRefs, tracker: RecoveryTrack
 export function eventLine(event: TimelineEvent, tracker: RecoveryTracker): string {
   const task = [...tracker.victims, ...tracker.replacements].find((t) => t.id === event.taskId);
   const who = event.taskId ? ` task ${task ? describeTask(task) : event.taskId}` : '';
-  return `  +${event.seconds.toFixed(1)}s ${event.event}${who}${event.detail ? ` [${event.detail}]` : ''}`;
+  return `  ${event.seconds < 0 ? '' : '+'}${event.seconds.toFixed(1)}s ${event.event}${who}${event.detail ? ` [${event.detail}]` : ''}`;
 }
 
 /** Progress: requests ok/failed, tasks running/desired, healthy targets; at most one update per interval. */
@@ -208,7 +264,7 @@ function progressReporter(session: Session, prober: Prober, intervalMs: number):
     const seen = tracker.latest;
     const desired = seen?.service?.desiredCount ?? 0;
     const healthy = seen?.targets.filter((t) => t.state === 'healthy').length ?? 0;
-    const state = tracker.recoveredAt === undefined ? 'recovering' : 'recovered';
+    const state = tracker.recoveredAt === undefined ? 'recovering' : tracker.restoredAt !== undefined && tracker.rebalancedAt === undefined ? 'rebalancing' : 'recovered';
     session.reporter.progress(
       PROGRESS_ID,
       `+${Math.round((now - tracker.t0) / 1000)}s ${state}: requests ${probe.successes} ok / ${probe.failures} failed · tasks ${seen?.service?.runningCount ?? 0}/${desired} running · targets ${healthy}/${desired} healthy`,

@@ -1,7 +1,10 @@
 import { resolve } from 'node:path';
 import {
+  autoScalingRequest,
   chooseRelease,
+  clampToRange,
   DEFAULT_APP_VERSION,
+  MAX_TASKS,
   parseInteger,
   validateAppVersion,
   validateArch,
@@ -10,8 +13,10 @@ import {
   validateLogRetention,
   validateRoleRef,
   validateVpcId,
+  type AutoScalingRequest,
   type ReleaseRequest,
   type StackConfig,
+  type TaskRange,
 } from '../config.js';
 import { shareAppFolder } from '../deploy/localApp.js';
 import { deployedRelease, releaseOfConfig, rememberRelease } from '../deploy/release.js';
@@ -19,7 +24,10 @@ import { runningEmulator } from '../local/emulator.js';
 import { attributeCallsTo, isMutatingOperation } from '../aws/clients.js';
 import { estimateCost, formatUsd } from '../cost/estimate.js';
 import { runPhase, stepContext } from '../engine/run.js';
-import type { ResourceRecord } from '../state/store.js';
+import { UsageError } from '../errors.js';
+import type { ResourceRecord, StateStore } from '../state/store.js';
+import { scalableRange } from '../status/autoScaling.js';
+import { recordedAutoScaling } from '../steps/autoScaling.js';
 import { ALL_STEPS } from '../steps/index.js';
 import { serviceRunsTasks, serviceStep, waitUntilServiceHealthy } from '../steps/service.js';
 import { abortOnInterrupt } from './interrupt.js';
@@ -28,6 +36,12 @@ import { stackEngine, withStackState, type Session } from '../session.js';
 
 export interface UpOptions extends CommonOptions {
   count: string;
+  /** Whether --count was given (the CLI tells, from commander): only then is a running service set to it. */
+  countGiven?: boolean;
+  /** MIN:MAX or off. */
+  autoscale?: string;
+  autoscaleCpu?: string;
+  autoscaleRequests?: string;
   cpu: string;
   memory: string;
   arch: string;
@@ -41,6 +55,8 @@ export interface UpOptions extends CommonOptions {
   wait: boolean;
   timeout: string;
   concurrency?: string;
+  /** Only show what `up` would do (`ecs-ha plan`), with read calls only. */
+  dryRun?: boolean;
 }
 
 /**
@@ -53,9 +69,13 @@ export function upConfig(options: UpOptions): StackConfig {
   const memory = parseInteger('--memory', options.memory, 1);
   validateFargateSize(cpu, memory);
   if (options.appVersion !== undefined) validateAppVersion(options.appVersion);
+  const count = parseInteger('--count', options.count, 1, MAX_TASKS);
+  const autoScaling = autoScalingRequest(options);
   return {
     stack: options.stack,
-    count: parseInteger('--count', options.count, 1, 100),
+    count: countWithin(count, Boolean(options.countGiven), autoScaling),
+    updateDesiredCount: Boolean(options.countGiven),
+    ...(autoScaling ? { autoScaling } : {}),
     cpu,
     memory,
     arch: validateArch(options.arch),
@@ -69,6 +89,67 @@ export function upConfig(options: UpOptions): StackConfig {
     appDir: resolve(options.appDir ?? BUNDLED_APP_DIR),
     skipDocker: Boolean(options.local),
   };
+}
+
+/**
+ * With --autoscale MIN:MAX the service starts within the range: a --count outside it is refused,
+ * and the default count (2) is moved into it.
+ */
+function countWithin(count: number, given: boolean, request: AutoScalingRequest | 'off' | undefined): number {
+  if (request === undefined || request === 'off') return count;
+  if (!given) return clampToRange(count, request);
+  if (count < request.min || count > request.max) {
+    throw new UsageError(
+      `invalid --count ${count} with --autoscale ${request.min}:${request.max}: autoscaling keeps the service between ${request.min} and ${request.max} tasks; choose a --count from ${request.min} to ${request.max}, or leave it out`,
+    );
+  }
+  return count;
+}
+
+/**
+ * The range autoscaling keeps the service in after this run: the one --autoscale gives, else the one
+ * the state records, else (only when --count was given for a service that exists) one made outside
+ * ecs-ha, read from Application Auto Scaling. Undefined: no autoscaling.
+ */
+async function autoScalingRange(session: Session, config: StackConfig, state: StateStore): Promise<TaskRange | undefined> {
+  if (config.autoScaling === 'off') return undefined;
+  if (config.autoScaling) return config.autoScaling;
+  const recorded = recordedAutoScaling(state.get('autoScaling'));
+  if (recorded) return recorded;
+  const service = state.get('service');
+  if (!config.updateDesiredCount || !service) return undefined;
+  const cluster = typeof service.details?.cluster === 'string' ? service.details.cluster : (state.get('cluster')?.id ?? config.stack);
+  return attributeCallsTo('autoScaling', () => scalableRange(session.aws, { cluster, service: service.id }));
+}
+
+/**
+ * With autoscaling the autoscaler owns the desired count: `up` never sets it on a running service,
+ * and a --count outside the range is refused before any change, as `scale` refuses N. Without
+ * --count, a service created again starts within the range.
+ */
+async function fitCountToAutoScaling(session: Session, config: StackConfig, state: StateStore): Promise<StackConfig> {
+  const range = await autoScalingRange(session, config, state);
+  if (!range) return config;
+  if (!config.updateDesiredCount) return { ...config, count: clampToRange(config.count, range) };
+  if (config.count < range.min || config.count > range.max) {
+    throw new UsageError(
+      `invalid --count ${config.count}: autoscaling keeps service ${config.stack} between ${range.min} and ${range.max} tasks; choose a --count from ${range.min} to ${range.max}`,
+      'or change the range with --autoscale MIN:MAX, or turn autoscaling off with --autoscale off',
+    );
+  }
+  if (state.get('service')) {
+    session.reporter.warn(`--count ${config.count} is not applied to the running service: autoscaling (${range.min} to ${range.max} tasks) manages its desired count; \`ecs-ha scale ${config.count}\` sets it now`);
+  }
+  return { ...config, updateDesiredCount: false };
+}
+
+/** `up`'s options, validated before any AWS call (UsageError, exit 2); `plan` takes the same. */
+export function parseUpOptions(options: UpOptions): { config: StackConfig; timeoutMs: number; concurrency?: number } {
+  validateCommon(options);
+  const config = upConfig(options);
+  const timeoutMs = parseInteger('--timeout', options.timeout, 1) * 1000;
+  const concurrency = options.concurrency === undefined ? undefined : parseInteger('--concurrency', options.concurrency, 1);
+  return { config, timeoutMs, ...(concurrency ? { concurrency } : {}) };
 }
 
 /** The parts of the release the command line gave; the others stay as deployed. */
@@ -102,6 +183,15 @@ export interface UpResult {
  * `release`: what the command line said about the release. Given, the rest of it is what the stack
  * runs (a plain `up` after `deploy --app-version 2` keeps 2); left out, `config` is used as it is.
  */
+/**
+ * The config `up` runs with on this stack: what the command line left out of the release stays as
+ * deployed, and the count fits the stack's autoscaling. `plan` decides with the same.
+ */
+export async function configForRun(session: Session, requested: StackConfig, state: StateStore, release: ReleaseRequest | undefined): Promise<StackConfig> {
+  const released = release ? { ...requested, ...chooseRelease(release, await deployedRelease(session.aws, state, BUNDLED_APP_DIR), BUNDLED_APP_DIR) } : requested;
+  return fitCountToAutoScaling(session, released, state);
+}
+
 export async function runUp(
   session: Session,
   requested: StackConfig,
@@ -109,7 +199,7 @@ export async function runUp(
 ): Promise<UpResult> {
   const { reporter } = session;
   return withStackState(session, 'up', async (state) => {
-    const config = options.release ? { ...requested, ...chooseRelease(options.release, await deployedRelease(session.aws, state, BUNDLED_APP_DIR), BUNDLED_APP_DIR) } : requested;
+    const config = await configForRun(session, requested, state, options.release);
     if (!config.image) await shareAppFolder(session, config.appDir);
     const engine = stackEngine(session, config, state, options);
     const outcomes = await runPhase(engine, ALL_STEPS, 'ensure');
@@ -187,10 +277,7 @@ export function formatResources(resources: Record<string, ResourceRecord>): stri
 
 /** `ecs-ha up`: validate everything, then build the stack. */
 export async function upAction(options: UpOptions): Promise<void> {
-  validateCommon(options);
-  const config = upConfig(options);
-  const timeoutMs = parseInteger('--timeout', options.timeout, 1) * 1000;
-  const concurrency = options.concurrency === undefined ? undefined : parseInteger('--concurrency', options.concurrency, 1);
+  const { config, timeoutMs, concurrency } = parseUpOptions(options);
   let session: Session | undefined;
   const interrupt = abortOnInterrupt(() => session?.reporter);
   try {
@@ -198,6 +285,10 @@ export async function upAction(options: UpOptions): Promise<void> {
     const plane = options.local ? await runningEmulator(options.stateDir, options.stack) : undefined;
     session = await openSession(options, interrupt.signal, { appDir: plane?.appDir ?? config.appDir });
     if (config.count < 2) session.reporter.warn(`--count ${config.count}: one task is not highly available; stopping it (a deployment, a failure, chaos) takes the app down. Use 2 or more`);
+    const scaling = config.autoScaling;
+    if (scaling && scaling !== 'off' && scaling.min < 2) {
+      session.reporter.warn(`--autoscale ${scaling.min}:${scaling.max}: autoscaling may scale the service in to one task, which is not highly available; use a MIN of 2 or more`);
+    }
     const result = await runUp(session, config, { wait: options.wait, timeoutMs, ...(concurrency ? { concurrency } : {}), release: releaseRequest(options) });
     session.reporter.stop();
     renderUp(session, result);

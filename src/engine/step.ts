@@ -4,6 +4,7 @@ import type { ResourceNames, StackConfig } from '../config.js';
 import type { CommandRunner } from '../process/runner.js';
 import type { ResourceRecord, StateStore } from '../state/store.js';
 import type { Ownership } from './ownership.js';
+import type { PlanContext, PlannedChange } from './plan.js';
 
 /** What the steps of one stack work with: the engine holds it, and hands it to each step. */
 export interface StackResources {
@@ -52,7 +53,8 @@ export type StepId =
   | 'namespace'
   | 'discoveryService'
   | 'taskDefinition'
-  | 'service';
+  | 'service'
+  | 'autoScaling';
 
 /**
  * One provisioning step of the tutorial. `ensure` creates or adopts its resources and records
@@ -78,6 +80,12 @@ export interface Step {
    * first" does not wait for its dependencies; `ensure` reads the result with `lookedUp`.
    */
   lookup?(ctx: StepContext): Promise<unknown>;
+  /**
+   * What `ensure` would do, found out with read calls only and decided as `ensure` decides: create,
+   * update, adopt or keep (one change per resource the step makes). It records nothing: what
+   * `ensure` would record it tells `ctx.state` (a PlannedState), for the later steps' plans.
+   */
+  plan?(ctx: PlanContext): Promise<PlannedChange | PlannedChange[]>;
   destroy(ctx: StepContext): Promise<string>;
   /**
    * Before `down` deletes what the state calls created: whether the resource really is the stack's

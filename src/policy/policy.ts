@@ -35,6 +35,9 @@ export interface PolicyScope {
 const TASK_EXECUTION_POLICY_ARN = 'arn:aws:iam::aws:policy/service-role/AmazonECSTaskExecutionRolePolicy';
 
 const ECS_SERVICE_LINKED_ROLE_ARN = 'arn:aws:iam::*:role/aws-service-role/ecs.amazonaws.com/AWSServiceRoleForECS';
+/** Application Auto Scaling creates this role the first time anyone in the account registers an ECS service. */
+const ECS_AUTOSCALING_SERVICE_LINKED_ROLE_ARN =
+  'arn:aws:iam::*:role/aws-service-role/ecs.application-autoscaling.amazonaws.com/AWSServiceRoleForApplicationAutoScaling_ECSService';
 
 /** Name patterns: one stack's names, or the same shapes for any stack. */
 function patterns(stack: string | undefined) {
@@ -72,10 +75,9 @@ export function policyDocument(scope: PolicyScope = {}): PolicyDocument {
       Effect: 'Allow',
       // ECS task definition and task ARNs carry revisions and random IDs: kept on "*".
       Action: [
-        'ecs:CreateCluster', 'ecs:DescribeClusters', 'ecs:DeleteCluster', 'ecs:RegisterTaskDefinition',
-        'ecs:DescribeTaskDefinition', 'ecs:ListTaskDefinitions', 'ecs:DeregisterTaskDefinition', 'ecs:DeleteTaskDefinitions',
-        'ecs:CreateService', 'ecs:DescribeServices', 'ecs:UpdateService', 'ecs:DeleteService', 'ecs:ListTasks',
-        'ecs:DescribeTasks', 'ecs:StopTask',
+        'ecs:Describe*', 'ecs:List*', 'ecs:CreateCluster', 'ecs:DeleteCluster', 'ecs:RegisterTaskDefinition',
+        'ecs:DeregisterTaskDefinition', 'ecs:DeleteTaskDefinitions', 'ecs:CreateService', 'ecs:UpdateService',
+        'ecs:DeleteService', 'ecs:StopTask',
       ],
       Resource: '*',
     },
@@ -90,10 +92,15 @@ export function policyDocument(scope: PolicyScope = {}): PolicyDocument {
     {
       Sid: 'ServiceLinkedRoles',
       Effect: 'Allow',
-      // A new account has neither role: `up` creates ECS's, the first CreateLoadBalancer ELB's.
+      // A new account has none of these roles: `up` creates ECS's, the first CreateLoadBalancer ELB's,
+      // the first RegisterScalableTarget (`up --autoscale`) Application Auto Scaling's for ECS.
       Action: ['iam:CreateServiceLinkedRole'],
-      Resource: [ECS_SERVICE_LINKED_ROLE_ARN, 'arn:aws:iam::*:role/aws-service-role/elasticloadbalancing.amazonaws.com/AWSServiceRoleForElasticLoadBalancing'],
-      Condition: { StringEquals: { 'iam:AWSServiceName': ['ecs.amazonaws.com', 'elasticloadbalancing.amazonaws.com'] } },
+      Resource: [
+        ECS_SERVICE_LINKED_ROLE_ARN,
+        'arn:aws:iam::*:role/aws-service-role/elasticloadbalancing.amazonaws.com/AWSServiceRoleForElasticLoadBalancing',
+        ECS_AUTOSCALING_SERVICE_LINKED_ROLE_ARN,
+      ],
+      Condition: { StringEquals: { 'iam:AWSServiceName': ['ecs.amazonaws.com', 'elasticloadbalancing.amazonaws.com', 'ecs.application-autoscaling.amazonaws.com'] } },
     },
     {
       Sid: 'EcsServiceLinkedRoleLookup',
@@ -169,8 +176,7 @@ export function policyDocument(scope: PolicyScope = {}): PolicyDocument {
       Effect: 'Allow',
       // DescribeRegions and DescribeVpcs are also what Cloud Map checks for a private namespace.
       Action: [
-        'ec2:DescribeVpcs', 'ec2:DescribeSubnets', 'ec2:DescribeRouteTables', 'ec2:DescribeAvailabilityZones',
-        'ec2:DescribeRegions', 'ec2:DescribeSecurityGroups', 'ec2:CreateSecurityGroup',
+        'ec2:Describe*', 'ec2:CreateSecurityGroup',
       ],
       Resource: '*',
     },
@@ -194,10 +200,7 @@ export function policyDocument(scope: PolicyScope = {}): PolicyDocument {
       Effect: 'Allow',
       Action: [
         'elasticloadbalancing:CreateLoadBalancer', 'elasticloadbalancing:CreateTargetGroup',
-        'elasticloadbalancing:CreateListener', 'elasticloadbalancing:DescribeLoadBalancers',
-        'elasticloadbalancing:DescribeTargetGroups', 'elasticloadbalancing:DescribeTargetGroupAttributes',
-        'elasticloadbalancing:DescribeListeners', 'elasticloadbalancing:DescribeTargetHealth',
-        'elasticloadbalancing:DescribeTags',
+        'elasticloadbalancing:CreateListener', 'elasticloadbalancing:Describe*',
       ],
       Resource: '*',
     },
@@ -206,10 +209,8 @@ export function policyDocument(scope: PolicyScope = {}): PolicyDocument {
       Effect: 'Allow',
       // AddTags: creating with tags tags the new resource in the same call.
       Action: [
-        'elasticloadbalancing:AddTags', 'elasticloadbalancing:ModifyTargetGroup',
-        'elasticloadbalancing:ModifyTargetGroupAttributes', 'elasticloadbalancing:ModifyListener',
-        'elasticloadbalancing:DeleteListener', 'elasticloadbalancing:DeleteTargetGroup',
-        'elasticloadbalancing:DeleteLoadBalancer',
+        // Modify* and Delete* only ever match the stack's own load balancer, listeners and target group (the Resource below).
+        'elasticloadbalancing:AddTags', 'elasticloadbalancing:Modify*', 'elasticloadbalancing:Delete*',
       ],
       Resource: [`${elb}:loadbalancer/app/${p.loadBalancer}/*`, `${elb}:listener/app/${p.loadBalancer}/*`, `${elb}:targetgroup/${p.targetGroup}/*`],
     },
@@ -218,11 +219,9 @@ export function policyDocument(scope: PolicyScope = {}): PolicyDocument {
       Effect: 'Allow',
       // Namespace and service IDs are chosen by Cloud Map, so there is nothing to scope by name.
       Action: [
-        'servicediscovery:CreatePrivateDnsNamespace', 'servicediscovery:GetOperation', 'servicediscovery:GetNamespace',
-        'servicediscovery:ListNamespaces', 'servicediscovery:DeleteNamespace', 'servicediscovery:CreateService',
-        'servicediscovery:GetService', 'servicediscovery:ListServices', 'servicediscovery:DeleteService',
-        'servicediscovery:ListInstances', 'servicediscovery:DeregisterInstance', 'servicediscovery:GetInstancesHealthStatus',
-        'servicediscovery:TagResource', 'servicediscovery:ListTagsForResource',
+        'servicediscovery:Get*', 'servicediscovery:List*', 'servicediscovery:CreatePrivateDnsNamespace',
+        'servicediscovery:DeleteNamespace', 'servicediscovery:CreateService', 'servicediscovery:DeleteService',
+        'servicediscovery:DeregisterInstance', 'servicediscovery:TagResource',
       ],
       Resource: '*',
     },
@@ -232,22 +231,35 @@ export function policyDocument(scope: PolicyScope = {}): PolicyDocument {
       // Cloud Map calls Route 53 with the caller's rights: the private hosted zone (CreatePrivateDnsNamespace),
       // health checks (DeregisterInstance), the records and the zone's removal.
       Action: [
-        'route53:CreateHostedZone', 'route53:GetHostedZone', 'route53:ListHostedZonesByName',
-        'route53:AssociateVPCWithHostedZone', 'route53:ChangeResourceRecordSets', 'route53:ListResourceRecordSets',
-        'route53:CreateHealthCheck', 'route53:GetHealthCheck', 'route53:UpdateHealthCheck', 'route53:DeleteHealthCheck',
+        'route53:Get*', 'route53:List*', 'route53:CreateHostedZone', 'route53:AssociateVPCWithHostedZone',
+        'route53:ChangeResourceRecordSets', 'route53:CreateHealthCheck', 'route53:UpdateHealthCheck', 'route53:DeleteHealthCheck',
         'route53:DeleteHostedZone',
       ],
       Resource: '*',
     },
     {
-      Sid: 'AutoScalingRead',
+      Sid: 'AutoScaling',
       Effect: 'Allow',
-      // `status` and `scale` read the service's scalable target; these calls have no resource-level permissions.
+      // `status` and `scale` read the service's scalable target; `up --autoscale` and `down` register and remove it
+      // (tagged when registered, so TagResource too) and its target-tracking policy. Scalable target ARNs end in
+      // an ID AWS chooses, and the Describe calls have no resource-level permissions: nothing to scope by name.
+      // A target-tracking policy reads its CloudWatch alarms (DescribeAlarms has no resource to scope either).
+      // Wildcards keep the document under IAM's 6,144 characters: *ScalableTarget is exactly Register- and
+      // DeregisterScalableTarget, *ScalingPolicy exactly Put- and DeleteScalingPolicy.
       Action: [
-        'application-autoscaling:DescribeScalableTargets', 'application-autoscaling:DescribeScalingPolicies',
-        'application-autoscaling:DescribeScalingActivities',
+        'application-autoscaling:Describe*', 'application-autoscaling:*ScalableTarget', 'application-autoscaling:*ScalingPolicy',
+        'application-autoscaling:TagResource', 'application-autoscaling:ListTagsForResource', 'cloudwatch:DescribeAlarms',
       ],
       Resource: '*',
+    },
+    {
+      Sid: 'AutoScalingAlarms',
+      Effect: 'Allow',
+      // A target-tracking policy makes and removes its own CloudWatch alarms, named
+      // TargetTracking-<resource ID>-AlarmHigh/-AlarmLow-<uuid>; the ECS guide lists these actions for
+      // whoever configures service autoscaling.
+      Action: ['cloudwatch:PutMetricAlarm', 'cloudwatch:DeleteAlarms'],
+      Resource: 'arn:aws:cloudwatch:*:*:alarm:TargetTracking-*',
     },
   ];
   return { Version: '2012-10-17', Statement: statements };

@@ -2,6 +2,7 @@
  * A chaos report as a report page shows it, and how to tell a chaos report's JSON from anything else.
  */
 import type { ChaosReport } from '../chaos/report.js';
+import { zoneDrillRows } from '../chaos/zoneDrill.js';
 import type { TimelineEventName } from '../chaos/timeline.js';
 import type { MarkerKind, MeasuredRunDocument } from './document.js';
 import type { SeriesBucket } from './series.js';
@@ -12,6 +13,10 @@ const MARKER_KINDS: Partial<Record<TimelineEventName, MarkerKind>> = {
   'replacement healthy': 'done',
   'replacement stopping': 'problem',
   'rebalancing move': 'info',
+  'deployment move': 'info',
+  'zone excluded': 'action',
+  'zone restored': 'action',
+  rebalanced: 'done',
 };
 
 const percent = (share: number): string => `${(share * 100).toFixed(1)}%`;
@@ -40,6 +45,7 @@ export function chaosDocument(report: StoredChaosReport, generatedAt: string = n
     ['stop requested', report.stopRequestedAt ?? 'nothing was stopped'],
     ['stopped', listTasks(report.victims)],
     ['replacements', listTasks(report.replacements)],
+    ...(report.zoneDrill ? zoneDrillRows(report.zoneDrill, report.replacements) : []),
     ['recovered', report.recoverySeconds !== null ? `in ${report.recoverySeconds.toFixed(1)}s` : `no${report.lastSeen.length > 0 ? ` (last seen: ${report.lastSeen.join('; ')})` : ''}`],
     ['requests', `${s.requests} sent, ${s.successes} ok, ${s.failures} failed (error rate ${percent(s.errorRate)})`],
     ...(kinds.length > 0 ? [['failures', kinds.map(([kind, n]) => `${kind} ${n}`).join(', ')] as [string, string]] : []),
@@ -115,6 +121,29 @@ export function chaosReportProblem(value: unknown): string | undefined {
     if (!Array.isArray(value.series)) return '"series" is not a list';
     if (!value.series.every(isBucket)) return 'a bucket of "series" is malformed';
   }
+  // Reports of kill-one, and of versions before the zone drill, have none.
+  if (value.zoneDrill !== undefined) {
+    const problem = zoneDrillProblem(value.zoneDrill);
+    if (problem) return `"zoneDrill" ${problem}`;
+  }
+  return undefined;
+}
+
+const texts = (list: unknown): boolean => Array.isArray(list) && list.every((item) => typeof item === 'string');
+const secondsOrNull = (value: unknown): boolean => value === null || typeof value === 'number';
+
+/** Checks every field of a zone drill that `chaosDocument` reads. */
+function zoneDrillProblem(drill: unknown): string | undefined {
+  if (!isObject(drill)) return 'is not an object';
+  if (typeof drill.az !== 'string' || !texts(drill.subnets) || !texts(drill.excludedSubnets)) return 'has no "az", "subnets" or "excludedSubnets"';
+  if (typeof drill.holdSeconds !== 'number' || typeof drill.restore !== 'boolean') return 'has no "holdSeconds" or "restore"';
+  if (!['excludedSeconds', 'restoredSeconds', 'rebalancedSeconds'].every((key) => secondsOrNull(drill[key]))) return 'has a time that is neither a number nor null';
+  if (drill.restoreError !== null && typeof drill.restoreError !== 'string') return '"restoreError" is neither text nor null';
+  if (!Array.isArray(drill.startedInFailedZone) || !drill.startedInFailedZone.every((t) => isObject(t) && typeof t.id === 'string')) return '"startedInFailedZone" is not a list of tasks';
+  if (!texts(drill.rebalanceLastSeen)) return '"rebalanceLastSeen" is not a list of text';
+  const perAz = drill.tasksPerAz;
+  const countsOrNull = (value: unknown): boolean => value === null || counts(value);
+  if (!isObject(perAz) || !counts(perAz.before) || !countsOrNull(perAz.recovered) || !countsOrNull(perAz.end)) return '"tasksPerAz" is incomplete';
   return undefined;
 }
 

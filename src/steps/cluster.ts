@@ -1,12 +1,13 @@
 import { CreateClusterCommand, DeleteClusterCommand, DescribeClustersCommand, type Cluster } from '@aws-sdk/client-ecs';
 import { isAwsError } from '../aws/errors.js';
 import { retryWhile } from '../aws/poll.js';
-import { lookedUp, type Step, type StepContext } from '../engine/step.js';
+import { existingResource, type ReadContext } from '../engine/plan.js';
+import { lookedUp, type Step } from '../engine/step.js';
 import { arnProblem, GONE, judge, lastSegment, nameProblem, recordProblem, tagProblem } from '../engine/ownership.js';
 import { ecsStackTag, hasStackTag } from '../engine/tags.js';
 import { retryWhileServiceLinkedRoleSettles, SERVICE_LINKED_ROLE_STEP } from './serviceLinkedRole.js';
 
-async function findCluster(ctx: StepContext): Promise<Cluster | undefined> {
+async function findCluster(ctx: ReadContext): Promise<Cluster | undefined> {
   const { clusters = [] } = await ctx.aws.ecs.send(new DescribeClustersCommand({ clusters: [ctx.names.cluster], include: ['TAGS'] }));
   return clusters.find((c) => c.status === 'ACTIVE' || c.status === 'PROVISIONING');
 }
@@ -39,6 +40,21 @@ export const clusterStep: Step = {
     );
     ctx.state.record('cluster', { id: name, arn: cluster!.clusterArn!, origin: 'created' });
     return `created cluster ${name}`;
+  },
+
+  async plan(ctx) {
+    const name = ctx.names.cluster;
+    const resource = `ECS cluster ${name}`;
+    const recorded = ctx.state.get('cluster');
+    const existing = await findCluster(ctx);
+    if (existing) {
+      const origin = recorded?.origin ?? (hasStackTag(existing.tags, ctx.config.stack) ? 'created' : 'adopted');
+      if (!recorded) ctx.state.foresee('cluster', { id: name, arn: existing.clusterArn!, origin });
+      return existingResource(resource, recorded !== undefined, origin);
+    }
+    // Its ARN is AWS's to give; the service step needs only to know it is new.
+    ctx.state.foreseeNew('cluster', 'ECS cluster', { id: name, origin: 'created' });
+    return { action: 'create', resource, detail: 'Container Insights off' };
   },
 
   async proveOwnership(ctx, record) {

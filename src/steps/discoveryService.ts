@@ -11,6 +11,7 @@ import {
 } from '@aws-sdk/client-servicediscovery';
 import { isAwsError } from '../aws/errors.js';
 import { retryWhile } from '../aws/poll.js';
+import { existingResource, type ReadContext } from '../engine/plan.js';
 import type { Step, StepContext } from '../engine/step.js';
 import { arnProblem, GONE, judge, nameProblem, recordProblem, tagProblem } from '../engine/ownership.js';
 import { hasStackTag, stackTag } from '../engine/tags.js';
@@ -24,7 +25,7 @@ interface FoundService {
 }
 
 /** Services of our name in the namespace, across pages. */
-async function servicesNamed(ctx: StepContext, namespaceId: string): Promise<ServiceSummary[]> {
+async function servicesNamed(ctx: ReadContext, namespaceId: string): Promise<ServiceSummary[]> {
   const found: ServiceSummary[] = [];
   let NextToken: string | undefined;
   do {
@@ -44,7 +45,7 @@ async function servicesNamed(ctx: StepContext, namespaceId: string): Promise<Ser
  * The service of our name in the namespace. AWS applies the NAMESPACE_ID filter; the emulator
  * ignores it and list entries carry no namespace, so unrecorded candidates are checked with GetService.
  */
-async function findService(ctx: StepContext, namespaceId: string): Promise<FoundService | undefined> {
+async function findService(ctx: ReadContext, namespaceId: string): Promise<FoundService | undefined> {
   const candidates = await servicesNamed(ctx, namespaceId);
   const recordedId = ctx.state.get('discoveryService')?.id;
   const recorded = candidates.find((s) => s.Id === recordedId);
@@ -126,6 +127,28 @@ export const discoveryServiceStep: Step = {
     const created = await createService(ctx, namespaceId);
     ctx.state.record('discoveryService', { id: created.id, arn: created.arn, origin: 'created', details: { name } });
     return `created Cloud Map service ${name}`;
+  },
+
+  async plan(ctx) {
+    const name = ctx.names.discoveryService;
+    const resource = `Cloud Map service ${name}.${ctx.names.namespace}`;
+    const detail = 'A records, multivalue, TTL 10 s';
+    // A new namespace holds no service yet (and has no ID to ask about).
+    if (ctx.state.isNew('namespace')) {
+      ctx.state.foreseeNew('discoveryService', 'Cloud Map service');
+      return { action: 'create', resource, detail: `${detail}, in the new namespace` };
+    }
+    const namespaceId = ctx.state.require('namespace').id;
+    const recorded = ctx.state.get('discoveryService');
+    const found = await findService(ctx, namespaceId);
+    if (found) {
+      if (recorded?.id === found.id) return existingResource(resource, true, recorded.origin);
+      const origin = found.tagged ? 'created' : 'adopted';
+      ctx.state.foresee('discoveryService', { id: found.id, arn: found.arn, origin, details: { name } });
+      return existingResource(resource, false, origin);
+    }
+    ctx.state.foreseeNew('discoveryService', 'Cloud Map service');
+    return { action: 'create', resource, detail };
   },
 
   async proveOwnership(ctx, record) {

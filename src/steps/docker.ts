@@ -4,7 +4,8 @@
  */
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import type { Step, StepContext } from '../engine/step.js';
+import type { ReadContext } from '../engine/plan.js';
+import type { Step } from '../engine/step.js';
 import { EnvironmentError } from '../errors.js';
 import type { RunResult } from '../process/runner.js';
 import { contentHash, imageTagFor, lastLines } from './image.js';
@@ -12,7 +13,7 @@ import { contentHash, imageTagFor, lastLines } from './image.js';
 const DOCKER_MISSING_HINT = 'install and start Docker, or pass --image URI with an image you built and pushed yourself';
 
 /** Docker's server version; EnvironmentError (exit 3) when the command or the daemon is missing. */
-export async function checkDocker(ctx: StepContext): Promise<string> {
+export async function checkDocker(ctx: ReadContext): Promise<string> {
   let result: RunResult;
   try {
     result = await ctx.runner.run('docker', ['version', '--format', '{{.Server.Version}}']);
@@ -29,6 +30,24 @@ export async function checkDocker(ctx: StepContext): Promise<string> {
   return result.stdout.trim();
 }
 
+/**
+ * Why this run needs no Docker ("Docker not needed (--image given)"), or undefined when it does.
+ * Throws EnvironmentError (exit 3) when the app folder has no Dockerfile to build.
+ */
+export function whyDockerIsNotNeeded(ctx: ReadContext): string | undefined {
+  if (ctx.config.image) return 'Docker not needed (--image given)';
+  if (ctx.config.skipDocker) return 'Docker not needed (the local data plane runs the app folder)';
+  const { appDir, arch } = ctx.config;
+  if (!existsSync(join(appDir, 'Dockerfile'))) {
+    throw new EnvironmentError(`there is no Dockerfile in the app directory ${appDir}`, 'pass --image URI to use an image built elsewhere');
+  }
+  // An image of this very content pushed by an earlier run needs no Docker now.
+  const recorded = ctx.state.get('image');
+  const tag = imageTagFor(contentHash(appDir, arch), arch);
+  if (recorded?.origin === 'created' && recorded.id.endsWith(`:${tag}`) && recorded.details?.pushed === true) return `Docker not needed (image ${tag} pushed before)`;
+  return undefined;
+}
+
 export const dockerStep: Step = {
   id: 'docker',
   title: 'Docker',
@@ -36,17 +55,13 @@ export const dockerStep: Step = {
   checksEnvironment: true,
 
   async ensure(ctx) {
-    if (ctx.config.image) return 'Docker not needed (--image given)';
-    if (ctx.config.skipDocker) return 'Docker not needed (the local data plane runs the app folder)';
-    const { appDir, arch } = ctx.config;
-    if (!existsSync(join(appDir, 'Dockerfile'))) {
-      throw new EnvironmentError(`there is no Dockerfile in the app directory ${appDir}`, 'pass --image URI to use an image built elsewhere');
-    }
-    // An image of this very content pushed by an earlier run needs no Docker now.
-    const recorded = ctx.state.get('image');
-    const tag = imageTagFor(contentHash(appDir, arch), arch);
-    if (recorded?.origin === 'created' && recorded.id.endsWith(`:${tag}`) && recorded.details?.pushed === true) return `Docker not needed (image ${tag} pushed before)`;
-    return `Docker ${await checkDocker(ctx)} answers`;
+    return whyDockerIsNotNeeded(ctx) ?? `Docker ${await checkDocker(ctx)} answers`;
+  },
+
+  // The same check as ensure: Docker missing is exit 3 for a plan too, when up would need it.
+  async plan(ctx) {
+    const detail = whyDockerIsNotNeeded(ctx) ?? `Docker ${await checkDocker(ctx)} answers`;
+    return { action: 'none', resource: 'Docker', detail };
   },
 
   async destroy() {

@@ -11,9 +11,11 @@ import {
 } from '@aws-sdk/client-iam';
 import { isAwsError } from '../aws/errors.js';
 import { retryWhile } from '../aws/poll.js';
+import { existingResource, type PlanContext, type PlannedChange, type ReadContext } from '../engine/plan.js';
 import type { Step, StepContext } from '../engine/step.js';
 import { arnProblem, GONE, judge, nameProblem, recordProblem, tagProblem } from '../engine/ownership.js';
 import { hasStackTag, stackTag } from '../engine/tags.js';
+import { partitionOf } from './logGroup.js';
 import { UsageError } from '../errors.js';
 
 // The SDK names IAM errors `…Exception`; the wire code (kept as `Code` on the error) has no suffix.
@@ -46,13 +48,13 @@ export function regionalRoleName(stack: string, region: string): string {
 }
 
 /** The role this stack uses: the one its state recorded as created, else its regional name. */
-function ownRoleName(ctx: StepContext): string {
+function ownRoleName(ctx: ReadContext): string {
   const recorded = ctx.state.get('executionRole');
   return recorded?.origin === 'created' ? recorded.id : regionalRoleName(ctx.config.stack, ctx.state.region);
 }
 
 /** Ours: the stack's tag, and no region tag naming another region. */
-function isOurs(role: Role, ctx: StepContext): boolean {
+function isOurs(role: Role, ctx: ReadContext): boolean {
   const region = role.Tags?.find((t) => t.Key === REGION_TAG_KEY)?.Value;
   return hasStackTag(role.Tags, ctx.config.stack) && (region === undefined || region === ctx.state.region);
 }
@@ -62,7 +64,7 @@ export function roleNameOf(ref: string): string {
   return ref.startsWith('arn:') ? (ref.split('/').pop() ?? ref) : ref;
 }
 
-async function getRole(ctx: StepContext, name: string): Promise<Role | undefined> {
+async function getRole(ctx: ReadContext, name: string): Promise<Role | undefined> {
   try {
     return (await ctx.aws.iam.send(new GetRoleCommand({ RoleName: name }))).Role;
   } catch (error) {
@@ -71,7 +73,7 @@ async function getRole(ctx: StepContext, name: string): Promise<Role | undefined
   }
 }
 
-async function attachedPolicyArns(ctx: StepContext, name: string): Promise<string[]> {
+async function attachedPolicyArns(ctx: ReadContext, name: string): Promise<string[]> {
   const arns: string[] = [];
   let marker: string | undefined;
   do {
@@ -93,8 +95,8 @@ function trustsEcsTasks(role: Role): boolean {
   return decoded.includes('ecs-tasks.amazonaws.com');
 }
 
-/** A role the user owns: checked, never changed. */
-async function adoptGivenRole(ctx: StepContext, ref: string): Promise<string> {
+/** The role given with --execution-role, and what it lacks; UsageError when it cannot be used. Reads only. */
+async function checkGivenRole(ctx: ReadContext, ref: string): Promise<{ name: string; role: Role; problems: string[] }> {
   const name = roleNameOf(ref);
   const recorded = ctx.state.get('executionRole');
   if (recorded?.origin === 'created' && recorded.id !== name) {
@@ -110,6 +112,13 @@ async function adoptGivenRole(ctx: StepContext, ref: string): Promise<string> {
   const problems: string[] = [];
   if (!(await attachedPolicyArns(ctx, name)).includes(executionPolicyArn(role.Arn!))) problems.push('AmazonECSTaskExecutionRolePolicy is not attached');
   if (!trustsEcsTasks(role)) problems.push('its trust policy does not name ecs-tasks.amazonaws.com');
+  return { name, role, problems };
+}
+
+/** A role the user owns: checked, never changed. */
+async function adoptGivenRole(ctx: StepContext, ref: string): Promise<string> {
+  const { name, role, problems } = await checkGivenRole(ctx, ref);
+  const recorded = ctx.state.get('executionRole');
   if (problems.length > 0) {
     ctx.notice(`execution role ${name}: ${problems.join('; ')}; tasks may fail to pull the image or write logs (ecs-ha does not change a role it did not create)`);
   }
@@ -163,6 +172,27 @@ export const executionRoleStep: Step = {
       return `role ${name} exists; attached AmazonECSTaskExecutionRolePolicy`;
     }
     return knownOrigin ? `role ${name} exists` : `found role ${name}`;
+  },
+
+  async plan(ctx) {
+    if (ctx.config.executionRole) return planGivenRole(ctx, ctx.config.executionRole);
+    const name = ownRoleName(ctx);
+    const resource = `task execution role ${name}`;
+    const recorded = ctx.state.get('executionRole');
+    const existing = await getRole(ctx, name);
+    if (!existing) {
+      // IAM gives a role created without a path this very ARN: the task definition can be compared with it.
+      const arn = `arn:${partitionOf(ctx.state.region)}:iam::${ctx.state.account}:role/${name}`;
+      ctx.state.foreseeNew('executionRole', 'task execution role', { id: name, arn, origin: 'created' });
+      return { action: 'create', resource, detail: 'trusts ecs-tasks.amazonaws.com; AmazonECSTaskExecutionRolePolicy attached' };
+    }
+    const knownOrigin = recorded?.id === name ? recorded.origin : undefined;
+    const origin = knownOrigin ?? (isOurs(existing, ctx) ? 'created' : 'adopted');
+    const inState = recorded?.id === name && recorded.arn === existing.Arn && recorded.origin === origin;
+    if (!inState) ctx.state.foresee('executionRole', { id: name, arn: existing.Arn!, origin });
+    const attached = (await attachedPolicyArns(ctx, name)).includes(executionPolicyArn(existing.Arn!));
+    if (origin === 'created' && !attached) return { action: 'update', resource, detail: 'attach AmazonECSTaskExecutionRolePolicy' };
+    return existingResource(resource, knownOrigin !== undefined, origin, attached ? undefined : 'lacks AmazonECSTaskExecutionRolePolicy, left as it is: tasks may fail to pull the image or write logs');
   },
 
   async proveOwnership(ctx, record) {
@@ -225,6 +255,17 @@ export const executionRoleStep: Step = {
     if (existing && isOurs(existing, ctx)) ctx.state.record('executionRole', { id: name, arn: existing.Arn!, origin: 'created' });
   },
 };
+
+/** The plan of a role given with --execution-role: the same checks as `adoptGivenRole`, nothing recorded. */
+async function planGivenRole(ctx: PlanContext, ref: string): Promise<PlannedChange> {
+  const { name, role, problems } = await checkGivenRole(ctx, ref);
+  const recorded = ctx.state.get('executionRole');
+  const inState = recorded?.id === name && recorded.arn === role.Arn && recorded.origin === 'adopted';
+  if (!inState) ctx.state.foresee('executionRole', { id: name, arn: role.Arn!, origin: 'adopted' });
+  const lacks = problems.length > 0 ? `${problems.join('; ')}: left as it is, tasks may fail to pull the image or write logs` : undefined;
+  const resource = `task execution role ${name}`;
+  return existingResource(resource, inState, 'adopted', ['given with --execution-role', ...(lacks ? [lacks] : [])].join('; '));
+}
 
 /** A policy that disappeared between the listing and the call is already what we wanted. */
 async function ignoreMissing(call: Promise<unknown>): Promise<void> {

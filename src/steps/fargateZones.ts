@@ -1,5 +1,5 @@
 import { type AvailabilityZone, DescribeAvailabilityZonesCommand, type Subnet } from '@aws-sdk/client-ec2';
-import type { StepContext } from '../engine/step.js';
+import type { ReadContext } from '../engine/plan.js';
 
 /**
  * The Regions where Fargate runs Linux tasks in some Availability Zone IDs only: Region → the zone
@@ -28,7 +28,7 @@ export type ZoneFacts = ReadonlyMap<string, AvailabilityZone>;
  * Wavelength Zone is described whatever the account's opt-in status; the name filter keeps the
  * answer to the zones asked about (us-east-1 alone has dozens of Local and Wavelength Zones).
  */
-export async function describeZones(ctx: StepContext, zoneNames: string[]): Promise<ZoneFacts> {
+export async function describeZones(ctx: ReadContext, zoneNames: string[]): Promise<ZoneFacts> {
   const names = [...new Set(zoneNames)].sort();
   if (names.length === 0) return new Map();
   const { AvailabilityZones = [] } = await ctx.aws.ec2.send(

@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { DescribeImagesCommand, GetAuthorizationTokenCommand } from '@aws-sdk/client-ecr';
 import { isAwsError } from '../aws/errors.js';
 import type { Architecture } from '../config.js';
+import type { ReadContext } from '../engine/plan.js';
 import type { Step, StepContext } from '../engine/step.js';
 import { EnvironmentError, OperationError } from '../errors.js';
 
@@ -95,7 +96,7 @@ export function lastLines(text: string, count = 8): string {
   return text.trim().split('\n').slice(-count).join('\n');
 }
 
-async function imageInRepository(ctx: StepContext, repositoryName: string, tag: string): Promise<boolean> {
+async function imageInRepository(ctx: ReadContext, repositoryName: string, tag: string): Promise<boolean> {
   try {
     const { imageDetails = [] } = await ctx.aws.ecr.send(new DescribeImagesCommand({ repositoryName, imageIds: [{ imageTag: tag }] }));
     return imageDetails.length > 0;
@@ -103,6 +104,15 @@ async function imageInRepository(ctx: StepContext, repositoryName: string, tag: 
     if (isAwsError(error, 'ImageNotFoundException')) return false;
     throw error;
   }
+}
+
+/** The tag of the image of the app folder (a hash of its files); EnvironmentError (exit 3) when it has no Dockerfile. */
+function appImageTag(ctx: ReadContext): string {
+  const appDir = ctx.config.appDir;
+  if (!existsSync(join(appDir, 'Dockerfile'))) {
+    throw new EnvironmentError(`there is no Dockerfile in the app directory ${appDir}`, 'pass --image URI to use an image built elsewhere');
+  }
+  return imageTagFor(contentHash(appDir, ctx.config.arch), ctx.config.arch);
 }
 
 /** Runs one docker command; a non-zero exit becomes an error naming it with the end of its output. */
@@ -178,11 +188,7 @@ export const imageStep: Step = {
 
     const repository = ctx.state.require('repository');
     const repositoryUri = repository.details?.uri as string;
-    const appDir = ctx.config.appDir;
-    if (!existsSync(join(appDir, 'Dockerfile'))) {
-      throw new EnvironmentError(`there is no Dockerfile in the app directory ${appDir}`, 'pass --image URI to use an image built elsewhere');
-    }
-    const tag = imageTagFor(contentHash(appDir, ctx.config.arch), ctx.config.arch);
+    const tag = appImageTag(ctx);
     const uri = `${repositoryUri}:${tag}`;
     const keepRecord = recorded?.id === uri && recorded.origin === 'created';
 
@@ -198,6 +204,40 @@ export const imageStep: Step = {
     await buildAndPush(ctx, uri);
     ctx.state.record('image', { id: uri, origin: 'created', details: { tag, pushed: true } });
     return `built and pushed image ${tag}`;
+  },
+
+  async plan(ctx) {
+    const recorded = ctx.state.get('image');
+    if (ctx.config.image) {
+      const uri = ctx.config.image;
+      const resource = `container image ${uri}`;
+      if (recorded?.id === uri && recorded.origin === 'adopted') return { action: 'keep', resource, detail: 'given with --image, not built' };
+      ctx.state.foresee('image', { id: uri, origin: 'adopted', details: { tag: tagOf(uri), pushed: false } });
+      return { action: 'adopt', resource, detail: 'given with --image: used as it is, not built' };
+    }
+    const tag = appImageTag(ctx);
+    const resource = `container image ${tag}`;
+    const changed = recorded?.origin === 'created' && !recorded.id.endsWith(`:${tag}`) ? `; the app's files changed since the image up used last (${String(recorded.details?.tag ?? recorded.id)})` : '';
+    const platform = ctx.config.arch === 'arm64' ? 'linux/arm64' : 'linux/amd64';
+    if (ctx.state.isNew('repository')) {
+      // A new repository holds no image: its URI is known once it exists.
+      ctx.state.foreseeNew('image', 'container image');
+      if (ctx.config.skipDocker) return { action: 'none', resource, detail: `not built: on the local emulator the data plane runs the app folder${changed}` };
+      return { action: 'create', resource, detail: `build for ${platform} from ${ctx.config.appDir} and push to the new repository${changed}` };
+    }
+    const repository = ctx.state.require('repository');
+    const uri = `${repository.details?.uri as string}:${tag}`;
+    const keepRecord = recorded?.id === uri && recorded.origin === 'created';
+    if (await imageInRepository(ctx, repository.id, tag)) {
+      if (!keepRecord) ctx.state.foresee('image', { id: uri, origin: 'created', details: { tag, pushed: false } });
+      return { action: 'keep', resource, detail: `already in ECR (the app's files hash to ${tag}: not built again)${changed}` };
+    }
+    if (ctx.config.skipDocker) {
+      ctx.state.foresee('image', { id: uri, origin: 'created', details: { tag, pushed: false } });
+      return { action: 'none', resource, detail: `not built: on the local emulator the data plane runs the app folder${changed}` };
+    }
+    ctx.state.foreseeNew('image', 'container image', { id: uri, origin: 'created', details: { tag, pushed: true } });
+    return { action: 'create', resource, detail: `not in ECR: build for ${platform} from ${ctx.config.appDir} and push to ${uri}${changed}` };
   },
 
   async destroy(ctx) {

@@ -1,4 +1,5 @@
 import type { Step } from '../engine/step.js';
+import { autoScalingStep } from './autoScaling.js';
 import { clusterStep } from './cluster.js';
 import { discoveryServiceStep } from './discoveryService.js';
 import { dockerStep } from './docker.js';
@@ -35,4 +36,5 @@ export const ALL_STEPS: readonly Step[] = [
   discoveryServiceStep,
   taskDefinitionStep,
   serviceStep,
+  autoScalingStep,
 ];

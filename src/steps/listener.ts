@@ -9,7 +9,9 @@ import {
 } from '@aws-sdk/client-elastic-load-balancing-v2';
 import { isAwsError } from '../aws/errors.js';
 import { retryWhile } from '../aws/poll.js';
+import { existingResource, type ReadContext } from '../engine/plan.js';
 import type { Step, StepContext } from '../engine/step.js';
+import type { ResourceRecord } from '../state/store.js';
 import { GONE, judge, recordProblem } from '../engine/ownership.js';
 import { hasStackTag, stackTag } from '../engine/tags.js';
 import { EnvironmentError } from '../errors.js';
@@ -20,7 +22,7 @@ const LISTENER_NOT_FOUND = ['ListenerNotFound', 'ListenerNotFoundException'];
 /** DescribeTags takes at most 20 ARNs per call. */
 const MAX_TAG_ARNS = 20;
 
-async function listListeners(ctx: StepContext, loadBalancerArn: string): Promise<Listener[]> {
+async function listListeners(ctx: ReadContext, loadBalancerArn: string): Promise<Listener[]> {
   const { Listeners = [] } = await ctx.aws.elbv2.send(new DescribeListenersCommand({ LoadBalancerArn: loadBalancerArn }));
   return Listeners;
 }
@@ -36,6 +38,17 @@ function forwardsTo(actions: Action[] | undefined, targetGroupArn: string): bool
 
 function forwardAction(targetGroupArn: string): Action[] {
   return [{ Type: 'forward', TargetGroupArn: targetGroupArn }];
+}
+
+/**
+ * A listener ecs-ha may not change forwards elsewhere: the service cannot attach to a target group
+ * no listener forwards to; say so now rather than let CreateService fail later less helpfully.
+ */
+function forwardsElsewhere(ctx: ReadContext, loadBalancer: ResourceRecord): EnvironmentError {
+  return new EnvironmentError(
+    `the listener on port ${ctx.config.listenerPort} of load balancer ${String(loadBalancer.details?.name ?? loadBalancer.id)} was not created by ecs-ha and forwards elsewhere, not to target group ${ctx.names.targetGroup}`,
+    'ecs-ha does not change resources it did not create: point that listener at the target group yourself, or use another listener port or --stack',
+  );
 }
 
 function record(ctx: StepContext, arn: string, origin: 'created' | 'adopted'): void {
@@ -63,14 +76,7 @@ export const listenerStep: Step = {
         if (origin === 'adopted') return `adopted listener on port ${port} (not created by ecs-ha, will be kept)`;
         return `listener on port ${port} ${sameAsRecorded ? 'exists' : 'found'}`;
       }
-      if (origin === 'adopted' || loadBalancer.origin === 'adopted') {
-        // The service cannot attach to a target group no listener forwards to; say so now
-        // rather than let CreateService fail later with a less helpful message.
-        throw new EnvironmentError(
-          `the listener on port ${port} of load balancer ${String(loadBalancer.details?.name ?? loadBalancer.id)} was not created by ecs-ha and forwards elsewhere, not to target group ${ctx.names.targetGroup}`,
-          'ecs-ha does not change resources it did not create: point that listener at the target group yourself, or use another listener port or --stack',
-        );
-      }
+      if (origin === 'adopted' || loadBalancer.origin === 'adopted') throw forwardsElsewhere(ctx, loadBalancer);
       await ctx.aws.elbv2.send(new ModifyListenerCommand({ ListenerArn: arn, DefaultActions: forwardAction(targetGroupArn) }));
       return `listener on port ${port} now forwards to ${ctx.names.targetGroup}`;
     }
@@ -86,6 +92,32 @@ export const listenerStep: Step = {
     );
     record(ctx, Listeners[0]!.ListenerArn!, 'created');
     return `created listener on port ${port}`;
+  },
+
+  async plan(ctx) {
+    const port = ctx.config.listenerPort;
+    const resource = `listener on port ${port}`;
+    const targetGroup = ctx.state.require('targetGroup');
+    const forwardTo = ctx.state.isNew('targetGroup') ? 'the new target group' : ctx.names.targetGroup;
+    // A new load balancer has no listener yet (and no ARN to ask about).
+    if (ctx.state.isNew('loadBalancer')) {
+      ctx.state.foreseeNew('listener', 'listener');
+      return { action: 'create', resource, detail: `HTTP, forwards to ${forwardTo}` };
+    }
+    const loadBalancer = ctx.state.require('loadBalancer');
+    const recorded = ctx.state.get('listener');
+    const existing = (await listListeners(ctx, loadBalancer.id)).find((l) => l.Port === port);
+    if (existing?.ListenerArn) {
+      const arn = existing.ListenerArn;
+      const sameAsRecorded = recorded?.id === arn;
+      const origin = sameAsRecorded ? recorded.origin : (await isTaggedForStack(ctx, arn)) ? 'created' : 'adopted';
+      if (!sameAsRecorded || recorded.origin !== origin) ctx.state.foresee('listener', { id: arn, arn, origin });
+      if (forwardsTo(existing.DefaultActions, targetGroup.id)) return existingResource(resource, sameAsRecorded, origin, `forwards to ${forwardTo}`);
+      if (origin === 'adopted' || loadBalancer.origin === 'adopted') throw forwardsElsewhere(ctx, loadBalancer);
+      return { action: 'update', resource, detail: `forward to ${forwardTo}` };
+    }
+    ctx.state.foreseeNew('listener', 'listener');
+    return { action: 'create', resource, detail: `HTTP, forwards to ${forwardTo}` };
   },
 
   /** A listener carries no name; it is the stack's when its load balancer is (name and tag). */

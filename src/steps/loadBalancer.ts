@@ -7,9 +7,11 @@ import {
 } from '@aws-sdk/client-elastic-load-balancing-v2';
 import { isAwsError } from '../aws/errors.js';
 import { pollUntil, retryWhile } from '../aws/poll.js';
+import { existingResource, type ReadContext } from '../engine/plan.js';
 import { lookedUp, type Step, type StepContext } from '../engine/step.js';
 import { GONE, judge, nameProblem, recordProblem, tagProblem } from '../engine/ownership.js';
 import { hasStackTag, stackTag } from '../engine/tags.js';
+import type { ResourceRecord } from '../state/store.js';
 import type { NetworkDetails } from './network.js';
 
 /**
@@ -19,7 +21,7 @@ import type { NetworkDetails } from './network.js';
 export const LOAD_BALANCER_NOT_FOUND = ['LoadBalancerNotFound', 'LoadBalancerNotFoundException'];
 export const RESOURCE_IN_USE = ['ResourceInUse', 'ResourceInUseException'];
 
-async function findByName(ctx: StepContext): Promise<LoadBalancer | undefined> {
+async function findByName(ctx: ReadContext): Promise<LoadBalancer | undefined> {
   try {
     const { LoadBalancers = [] } = await ctx.aws.elbv2.send(new DescribeLoadBalancersCommand({ Names: [ctx.names.loadBalancer] }));
     return LoadBalancers[0];
@@ -29,14 +31,26 @@ async function findByName(ctx: StepContext): Promise<LoadBalancer | undefined> {
   }
 }
 
-export async function isTaggedForStack(ctx: StepContext, arn: string): Promise<boolean> {
+export async function isTaggedForStack(ctx: ReadContext, arn: string): Promise<boolean> {
   const { TagDescriptions = [] } = await ctx.aws.elbv2.send(new DescribeTagsCommand({ ResourceArns: [arn] }));
   return hasStackTag(TagDescriptions.find((d) => d.ResourceArn === arn)?.Tags, ctx.config.stack);
 }
 
-function record(ctx: StepContext, lb: LoadBalancer, origin: 'created' | 'adopted'): void {
+function recordFor(ctx: ReadContext, lb: LoadBalancer, origin: 'created' | 'adopted'): ResourceRecord {
   const arn = lb.LoadBalancerArn!;
-  ctx.state.record('loadBalancer', { id: arn, arn, origin, details: { name: lb.LoadBalancerName ?? ctx.names.loadBalancer, dnsName: lb.DNSName } });
+  return { id: arn, arn, origin, details: { name: lb.LoadBalancerName ?? ctx.names.loadBalancer, dnsName: lb.DNSName } };
+}
+
+function record(ctx: StepContext, lb: LoadBalancer, origin: 'created' | 'adopted'): void {
+  ctx.state.record('loadBalancer', recordFor(ctx, lb, origin));
+}
+
+/** How an existing load balancer sits elsewhere than the stack's network ("is in VPC …"); undefined when it does not. Never changed: told only. */
+function placementProblem(lb: LoadBalancer, vpcId: string, subnetIds: string[]): string | undefined {
+  const actualSubnets = (lb.AvailabilityZones ?? []).map((z) => z.SubnetId).sort();
+  if (lb.VpcId && lb.VpcId !== vpcId) return `is in VPC ${lb.VpcId}, not ${vpcId}`;
+  if (JSON.stringify(actualSubnets) !== JSON.stringify([...subnetIds].sort())) return `uses subnets ${actualSubnets.join(', ')}, not the chosen ${subnetIds.join(', ')}`;
+  return undefined;
 }
 
 export const loadBalancerStep: Step = {
@@ -59,12 +73,8 @@ export const loadBalancerStep: Step = {
       const origin = sameAsRecorded ? recorded.origin : (await isTaggedForStack(ctx, arn)) ? 'created' : 'adopted';
       const recordedDns = (recorded?.details as { dnsName?: string } | undefined)?.dnsName;
       if (!sameAsRecorded || recorded.origin !== origin || recordedDns !== existing.DNSName) record(ctx, existing, origin);
-      const actualSubnets = (existing.AvailabilityZones ?? []).map((z) => z.SubnetId).sort();
-      if (existing.VpcId && existing.VpcId !== network.id) {
-        ctx.notice(`load balancer ${name} is in VPC ${existing.VpcId}, not ${network.id}; it was left as it is`);
-      } else if (JSON.stringify(actualSubnets) !== JSON.stringify([...subnetIds].sort())) {
-        ctx.notice(`load balancer ${name} uses subnets ${actualSubnets.join(', ')}, not the chosen ${subnetIds.join(', ')}; it was left as it is`);
-      }
+      const misplaced = placementProblem(existing, network.id, subnetIds);
+      if (misplaced) ctx.notice(`load balancer ${name} ${misplaced}; it was left as it is`);
       if (origin === 'adopted') return `adopted load balancer ${name} (not created by ecs-ha, will be kept)`;
       return `load balancer ${name} ${sameAsRecorded ? 'exists' : 'found'}`;
     }
@@ -85,6 +95,25 @@ export const loadBalancerStep: Step = {
     // No wait for "active": the listener can be added while it provisions, and `up` waits
     // for healthy targets at the end, which implies an active load balancer.
     return `created load balancer ${name}`;
+  },
+
+  async plan(ctx) {
+    const name = ctx.names.loadBalancer;
+    const resource = `load balancer ${name}`;
+    const network = ctx.state.require('network');
+    const { subnetIds } = network.details as unknown as NetworkDetails;
+    const recorded = ctx.state.get('loadBalancer');
+    const existing = await findByName(ctx);
+    if (existing?.LoadBalancerArn) {
+      const arn = existing.LoadBalancerArn;
+      const sameAsRecorded = recorded?.id === arn;
+      const origin = sameAsRecorded ? recorded.origin : (await isTaggedForStack(ctx, arn)) ? 'created' : 'adopted';
+      ctx.state.foresee('loadBalancer', recordFor(ctx, existing, origin));
+      const misplaced = placementProblem(existing, network.id, subnetIds);
+      return existingResource(resource, sameAsRecorded, origin, misplaced ? `${misplaced}, left as it is` : undefined);
+    }
+    ctx.state.foreseeNew('loadBalancer', 'load balancer');
+    return { action: 'create', resource, detail: `internet-facing, in ${subnetIds.length} subnets (its URL is known once it exists)` };
   },
 
   async proveOwnership(ctx, record) {

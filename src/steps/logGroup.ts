@@ -9,12 +9,13 @@ import {
 import { isAwsError } from '../aws/errors.js';
 import { retryWhile } from '../aws/poll.js';
 import { STACK_TAG_KEY } from '../config.js';
+import { existingResource, type ReadContext } from '../engine/plan.js';
 import type { Step, StepContext } from '../engine/step.js';
 import { arnProblem, GONE, judge, nameProblem, recordProblem, tagProblem } from '../engine/ownership.js';
 import { hasStackTag } from '../engine/tags.js';
 
 /** DescribeLogGroups matches by prefix only: page until the exact name turns up. */
-async function findLogGroup(ctx: StepContext): Promise<LogGroup | undefined> {
+async function findLogGroup(ctx: ReadContext): Promise<LogGroup | undefined> {
   const name = ctx.names.logGroup;
   let nextToken: string | undefined;
   do {
@@ -31,20 +32,26 @@ function logGroupArn(group: LogGroup): string {
   return group.logGroupArn ?? group.arn!.replace(/:\*$/, '');
 }
 
-function partitionOf(region: string): string {
+/** The ARN partition of a region: aws, aws-cn or aws-us-gov. */
+export function partitionOf(region: string): string {
   if (region.startsWith('cn-')) return 'aws-cn';
   if (region.startsWith('us-gov-')) return 'aws-us-gov';
   return 'aws';
 }
 
 /** CreateLogGroup returns nothing, and the record must be written before any further call. */
-function arnFor(ctx: StepContext): string {
+function arnFor(ctx: ReadContext): string {
   return `arn:${partitionOf(ctx.state.region)}:logs:${ctx.state.region}:${ctx.state.account}:log-group:${ctx.names.logGroup}`;
 }
 
-async function carriesStackTag(ctx: StepContext, group: LogGroup): Promise<boolean> {
+async function carriesStackTag(ctx: ReadContext, group: LogGroup): Promise<boolean> {
   const { tags } = await ctx.aws.logs.send(new ListTagsForResourceCommand({ resourceArn: logGroupArn(group) }));
   return hasStackTag(tags, ctx.config.stack);
+}
+
+/** "7 days", or "never expire" for a group without a retention. */
+function retentionOf(group: LogGroup): string {
+  return group.retentionInDays === undefined ? 'never expire' : `${group.retentionInDays} days`;
 }
 
 async function putRetention(ctx: StepContext): Promise<void> {
@@ -74,7 +81,7 @@ export const logGroupStep: Step = {
 
     let retentionNote = '';
     if (existing.retentionInDays !== days) {
-      const current = existing.retentionInDays === undefined ? 'never expire' : `${existing.retentionInDays} days`;
+      const current = retentionOf(existing);
       if (origin === 'created') {
         await putRetention(ctx);
         retentionNote = `; retention set to ${days} days (was ${current})`;
@@ -84,6 +91,26 @@ export const logGroupStep: Step = {
     }
     if (origin === 'adopted') return `adopted log group ${name} (not created by ecs-ha, will be kept)${retentionNote}`;
     return `${recorded ? `log group ${name} exists` : `found log group ${name}`}${retentionNote}`;
+  },
+
+  async plan(ctx) {
+    const name = ctx.names.logGroup;
+    const days = ctx.config.logRetentionDays;
+    const resource = `log group ${name}`;
+    const recorded = ctx.state.get('logGroup');
+    const existing = await findLogGroup(ctx);
+    if (!existing) {
+      // Its name and ARN are known before it exists: the task definition names the group, not an ID.
+      ctx.state.foreseeNew('logGroup', 'log group', { id: name, arn: arnFor(ctx), origin: 'created' });
+      return { action: 'create', resource, detail: `retention ${days} days` };
+    }
+    const origin = recorded?.origin ?? ((await carriesStackTag(ctx, existing)) ? 'created' : 'adopted');
+    const arn = logGroupArn(existing);
+    const inState = recorded !== undefined && recorded.arn === arn && recorded.origin === origin;
+    if (!inState) ctx.state.foresee('logGroup', { id: name, arn, origin });
+    if (existing.retentionInDays === days) return existingResource(resource, recorded !== undefined, origin, `retention ${days} days`);
+    if (origin === 'created') return { action: 'update', resource, detail: `retention ${retentionOf(existing)} → ${days} days` };
+    return existingResource(resource, recorded !== undefined, origin, `retention ${retentionOf(existing)} left as it is, not ${days} days`);
   },
 
   async proveOwnership(ctx, record) {

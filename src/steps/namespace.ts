@@ -11,6 +11,7 @@ import {
 import { GetHostedZoneCommand } from '@aws-sdk/client-route-53';
 import { awsErrorMessage, isAwsError } from '../aws/errors.js';
 import { pollUntil, retryWhile } from '../aws/poll.js';
+import { existingResource, type ReadContext } from '../engine/plan.js';
 import { lookedUp, type Step, type StepContext } from '../engine/step.js';
 import { arnProblem, GONE, judge, nameProblem, recordProblem, tagProblem } from '../engine/ownership.js';
 import { hasStackTag, stackTag } from '../engine/tags.js';
@@ -20,7 +21,7 @@ import { OperationError } from '../errors.js';
 const OPERATION_POLL_MS = 3_000;
 
 /** Private DNS namespaces of our name. The emulator ignores Filters, so the name and type are matched here too. */
-export async function listNamespacesNamed(ctx: StepContext): Promise<NamespaceSummary[]> {
+export async function listNamespacesNamed(ctx: ReadContext): Promise<NamespaceSummary[]> {
   const name = ctx.names.namespace;
   const found: NamespaceSummary[] = [];
   let NextToken: string | undefined;
@@ -40,7 +41,7 @@ export async function listNamespacesNamed(ctx: StepContext): Promise<NamespaceSu
   return found;
 }
 
-async function isTagged(ctx: StepContext, arn: string | undefined): Promise<boolean> {
+async function isTagged(ctx: ReadContext, arn: string | undefined): Promise<boolean> {
   if (!arn) return false;
   const { Tags } = await ctx.aws.serviceDiscovery.send(new ListTagsForResourceCommand({ ResourceARN: arn }));
   return hasStackTag(Tags, ctx.config.stack);
@@ -52,7 +53,7 @@ type FoundNamespace =
   | { untagged: NamespaceSummary[] };
 
 /** The recorded namespace if it still exists (no tag lookup needed), else the one carrying the stack tag, else the untagged ones of that name. */
-async function findNamespace(ctx: StepContext): Promise<FoundNamespace | undefined> {
+async function findNamespace(ctx: ReadContext): Promise<FoundNamespace | undefined> {
   const candidates = await listNamespacesNamed(ctx);
   const recordedId = ctx.state.get('namespace')?.id;
   const recorded = candidates.find((ns) => ns.Id === recordedId);
@@ -67,7 +68,7 @@ async function findNamespace(ctx: StepContext): Promise<FoundNamespace | undefin
  * The VPCs a private namespace answers in: those of its Route 53 hosted zone (Cloud Map does not
  * report them). Undefined when the zone lists none, as moto's do; AWS's private zones always list one.
  */
-async function namespaceVpcs(ctx: StepContext, namespaceId: string): Promise<string[] | undefined> {
+async function namespaceVpcs(ctx: ReadContext, namespaceId: string): Promise<string[] | undefined> {
   const { Namespace } = await ctx.aws.serviceDiscovery.send(new GetNamespaceCommand({ Id: namespaceId }));
   const hostedZoneId = Namespace?.Properties?.DnsProperties?.HostedZoneId;
   if (!hostedZoneId) return undefined;
@@ -80,7 +81,7 @@ async function namespaceVpcs(ctx: StepContext, namespaceId: string): Promise<str
  * Of the untagged namespaces of our name, the one in the stack's VPC (adopted); one in another VPC
  * is someone else's and would not resolve for our tasks, so it is left alone and named.
  */
-async function adoptableNamespace(ctx: StepContext, untagged: NamespaceSummary[], vpcId: string): Promise<NamespaceSummary | undefined> {
+async function adoptableNamespace(ctx: ReadContext, untagged: NamespaceSummary[], vpcId: string): Promise<NamespaceSummary | undefined> {
   for (const namespace of untagged) {
     const vpcs = await namespaceVpcs(ctx, namespace.Id!);
     if (!vpcs || vpcs.includes(vpcId)) return namespace;
@@ -205,6 +206,26 @@ export const namespaceStep: Step = {
     ctx.progress(`creating Cloud Map namespace ${name} in ${vpcId}`);
     await createNamespace(ctx, vpcId);
     return `created namespace ${name}`;
+  },
+
+  async plan(ctx) {
+    const name = ctx.names.namespace;
+    const resource = `Cloud Map namespace ${name}`;
+    const recorded = ctx.state.get('namespace');
+    const vpcId = ctx.state.require('network').id;
+    const found = await findNamespace(ctx);
+    if (found && 'namespace' in found) {
+      const inState = recorded?.id === found.namespace.Id;
+      if (!inState) ctx.state.foresee('namespace', { id: found.namespace.Id!, arn: found.namespace.Arn!, origin: 'created', details: { name } });
+      return existingResource(resource, inState, inState && recorded ? recorded.origin : 'created');
+    }
+    const adoptable = found ? await adoptableNamespace(ctx, found.untagged, vpcId) : undefined;
+    if (adoptable) {
+      ctx.state.foresee('namespace', { id: adoptable.Id!, arn: adoptable.Arn!, origin: 'adopted', details: { name } });
+      return existingResource(resource, false, 'adopted');
+    }
+    ctx.state.foreseeNew('namespace', 'Cloud Map namespace');
+    return { action: 'create', resource, detail: `private DNS, in ${vpcId}` };
   },
 
   async proveOwnership(ctx, record) {

@@ -1,6 +1,7 @@
 import { DescribeSubnetsCommand, DescribeVpcsCommand, type RouteTable, type Subnet } from '@aws-sdk/client-ec2';
 import { isAwsError } from '../aws/errors.js';
-import type { Step, StepContext } from '../engine/step.js';
+import type { ReadContext } from '../engine/plan.js';
+import type { Step } from '../engine/step.js';
 import { EnvironmentError, UsageError } from '../errors.js';
 import { describeSkippedZone, describeZones, subnetsWhereFargateRuns, whyNoFargate, type ZoneFacts } from './fargateZones.js';
 import { describeRoute, routeOfSubnet, routeTablesOf } from './subnetRoutes.js';
@@ -24,13 +25,13 @@ function noDefaultVpc(region: string): EnvironmentError {
   );
 }
 
-async function subnetsWhere(ctx: StepContext, name: string, value: string): Promise<Subnet[]> {
+async function subnetsWhere(ctx: ReadContext, name: string, value: string): Promise<Subnet[]> {
   const { Subnets = [] } = await ctx.aws.ec2.send(new DescribeSubnetsCommand({ Filters: [{ Name: name, Values: [value] }] }));
   return Subnets;
 }
 
 /** Tells apart "no such VPC" from "a VPC without subnets" when a VPC's subnet list comes back empty. */
-async function vpcExists(ctx: StepContext, vpcId: string): Promise<boolean> {
+async function vpcExists(ctx: ReadContext, vpcId: string): Promise<boolean> {
   try {
     const { Vpcs = [] } = await ctx.aws.ec2.send(new DescribeVpcsCommand({ VpcIds: [vpcId] }));
     return Vpcs.length > 0;
@@ -45,7 +46,7 @@ async function vpcExists(ctx: StepContext, vpcId: string): Promise<boolean> {
  * one the stack was built in (a later run without the option must not move the stack), else the
  * default VPC, found through its default subnets.
  */
-async function findNetwork(ctx: StepContext): Promise<{ vpcId: string; subnets: Subnet[] }> {
+async function findNetwork(ctx: ReadContext): Promise<{ vpcId: string; subnets: Subnet[] }> {
   const region = ctx.state.region;
   const vpcId = ctx.config.vpcId ?? ctx.state.get('network')?.id;
   if (vpcId) {
@@ -153,7 +154,7 @@ export function chooseSubnets(subnets: Subnet[], vpcId: string, facts: NetworkFa
  * (besides the one DescribeSubnets call), and one DescribeRouteTables call for the VPC when a
  * candidate is not a default-for-AZ subnet (a --vpc-id VPC's own subnets).
  */
-async function networkFacts(ctx: StepContext, vpcId: string, subnets: Subnet[]): Promise<NetworkFacts> {
+async function networkFacts(ctx: ReadContext, vpcId: string, subnets: Subnet[]): Promise<NetworkFacts> {
   const usable = candidates(subnets);
   const zones = await describeZones(ctx, usable.map((s) => s.AvailabilityZone!));
   const region = ctx.state.region;
@@ -169,6 +170,12 @@ function sameNetwork(details: unknown, next: NetworkDetails): boolean {
     JSON.stringify(current?.subnetIds) === JSON.stringify(next.subnetIds) &&
     JSON.stringify(current?.availabilityZones) === JSON.stringify(next.availabilityZones)
   );
+}
+
+/** "subnets subnet-1, subnet-2 in us-east-1a, us-east-1b", from a network record's details. */
+function describeChoice(details: unknown): string {
+  const { subnetIds = [], availabilityZones = [] } = (details ?? {}) as Partial<NetworkDetails>;
+  return `subnets ${subnetIds.join(', ') || 'none'} in ${availabilityZones.join(', ') || 'no zone'}`;
 }
 
 /** The VPC and subnets the stack runs in. Always adopted: ecs-ha never creates or deletes networks. */
@@ -189,6 +196,20 @@ export const networkStep: Step = {
     }
     ctx.state.record('network', { id: vpcId, origin: 'adopted', details: { ...details } });
     return `using ${summary}`;
+  },
+
+  async plan(ctx) {
+    const { vpcId, subnets } = await findNetwork(ctx);
+    const details = chooseSubnets(subnets, vpcId, await networkFacts(ctx, vpcId, subnets), (message) => ctx.notice(message));
+    const recorded = ctx.state.get('network');
+    const resource = `VPC ${vpcId}`;
+    const chosen = `subnets ${details.subnetIds.join(', ')} in ${details.availabilityZones.join(', ')}`;
+    ctx.state.foresee('network', { id: vpcId, origin: 'adopted', details: { ...details } });
+    if (recorded?.id === vpcId && recorded.origin === 'adopted' && sameNetwork(recorded.details, details)) return { action: 'keep', resource, detail: chosen };
+    if (!recorded) return { action: 'adopt', resource, detail: `${chosen}; ecs-ha never creates or deletes networks` };
+    // Only the record changes; resources made in the old choice are left as they are.
+    const before = recorded.id !== vpcId ? `the stack was recorded in VPC ${recorded.id}` : `was ${describeChoice(recorded.details)}`;
+    return { action: 'update', resource, detail: `${chosen} (${before})` };
   },
 
   async destroy(ctx) {

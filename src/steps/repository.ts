@@ -7,11 +7,12 @@ import {
 } from '@aws-sdk/client-ecr';
 import { isAwsError } from '../aws/errors.js';
 import { arnProblem, GONE, judge, nameProblem, recordProblem, tagProblem } from '../engine/ownership.js';
-import type { Step, StepContext } from '../engine/step.js';
+import { existingResource, type ReadContext } from '../engine/plan.js';
+import type { Step } from '../engine/step.js';
 import { hasStackTag, stackTag } from '../engine/tags.js';
 import type { Origin, ResourceRecord } from '../state/store.js';
 
-async function findRepository(ctx: StepContext): Promise<Repository | undefined> {
+async function findRepository(ctx: ReadContext): Promise<Repository | undefined> {
   try {
     const { repositories = [] } = await ctx.aws.ecr.send(new DescribeRepositoriesCommand({ repositoryNames: [ctx.names.repository] }));
     return repositories.find((r) => r.repositoryName === ctx.names.repository);
@@ -22,7 +23,7 @@ async function findRepository(ctx: StepContext): Promise<Repository | undefined>
 }
 
 /** DescribeRepositories does not return tags; this costs one more read, made only when the state does not know. */
-async function carriesStackTag(ctx: StepContext, repository: Repository): Promise<boolean> {
+async function carriesStackTag(ctx: ReadContext, repository: Repository): Promise<boolean> {
   const { tags } = await ctx.aws.ecr.send(new ListTagsForResourceCommand({ resourceArn: repository.repositoryArn! }));
   return hasStackTag(tags, ctx.config.stack);
 }
@@ -63,6 +64,21 @@ export const repositoryStep: Step = {
     );
     ctx.state.record('repository', recordFor(repository!, 'created'));
     return `created repository ${name}`;
+  },
+
+  async plan(ctx) {
+    const name = ctx.names.repository;
+    const resource = `ECR repository ${name}`;
+    const recorded = ctx.state.get('repository');
+    if (ctx.config.image && !recorded) return { action: 'none', resource, detail: 'not needed (--image given)' };
+    const existing = await findRepository(ctx);
+    if (existing) {
+      const origin = recorded?.origin ?? ((await carriesStackTag(ctx, existing)) ? 'created' : 'adopted');
+      ctx.state.foresee('repository', recordFor(existing, origin));
+      return existingResource(resource, recorded !== undefined, origin);
+    }
+    ctx.state.foreseeNew('repository', 'ECR repository');
+    return { action: 'create', resource, detail: 'tagged, scan on push' };
   },
 
   async proveOwnership(ctx, record) {

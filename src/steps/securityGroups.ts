@@ -9,6 +9,7 @@ import {
 import { isAwsError } from '../aws/errors.js';
 import { retryWhile } from '../aws/poll.js';
 import { STACK_TAG_KEY } from '../config.js';
+import { existingResource, type ReadContext } from '../engine/plan.js';
 import { lookedUp, type Step, type StepContext, type StepId } from '../engine/step.js';
 import { GONE, judge, nameProblem, OURS, tagProblem } from '../engine/ownership.js';
 import { hasStackTag, stackTag } from '../engine/tags.js';
@@ -39,6 +40,15 @@ function isAllowed(permissions: IpPermission[], need: IngressNeed): boolean {
   });
 }
 
+/** The rules `needs` asks for that the group does not have yet. */
+function missingIngress(group: SecurityGroup, needs: IngressNeed[]): IngressNeed[] {
+  return needs.filter((need) => !isAllowed(group.IpPermissions ?? [], need));
+}
+
+function describeNeeds(needs: IngressNeed[]): string {
+  return needs.map((need) => `tcp ${need.port} from ${describeSource(need.source)}`).join(', ');
+}
+
 function toPermission(need: IngressNeed, description: string): IpPermission {
   const base = { IpProtocol: 'tcp', FromPort: need.port, ToPort: need.port };
   const { source } = need;
@@ -52,14 +62,14 @@ interface GroupSpec {
   key: 'albSecurityGroup' | 'taskSecurityGroup';
   title: string;
   dependsOn: StepId[];
-  name(ctx: StepContext): string;
-  description(ctx: StepContext): string;
-  ingress(ctx: StepContext): IngressNeed[];
+  name(ctx: ReadContext): string;
+  description(ctx: ReadContext): string;
+  ingress(ctx: ReadContext): IngressNeed[];
   ruleDescription: string;
 }
 
 /** Groups of this name in any VPC: so the lookup need not wait for the network step; ensure picks the VPC's. */
-async function groupsNamed(ctx: StepContext, name: string): Promise<SecurityGroup[]> {
+async function groupsNamed(ctx: ReadContext, name: string): Promise<SecurityGroup[]> {
   const { SecurityGroups = [] } = await ctx.aws.ec2.send(new DescribeSecurityGroupsCommand({ Filters: [{ Name: 'group-name', Values: [name] }] }));
   return SecurityGroups;
 }
@@ -95,7 +105,7 @@ function makeStep(spec: GroupSpec): Step {
         const sameAsRecorded = recorded?.id === groupId;
         const origin = sameAsRecorded ? recorded.origin : hasStackTag(existing.Tags, ctx.config.stack) ? 'created' : 'adopted';
         if (!sameAsRecorded || recorded.origin !== origin) ctx.state.record(spec.key, { id: groupId, origin });
-        const missing = needs.filter((need) => !isAllowed(existing.IpPermissions ?? [], need));
+        const missing = missingIngress(existing, needs);
         if (origin === 'adopted') {
           for (const need of missing) {
             ctx.notice(`security group ${name} (${groupId}) was not created by ecs-ha and lacks ingress tcp ${need.port} from ${describeSource(need.source)}; add it yourself, ecs-ha does not change it`);
@@ -120,6 +130,29 @@ function makeStep(spec: GroupSpec): Step {
       // A new group has no ingress rules; its default allow-all egress stays (tasks pull from ECR).
       await authorizeMissing(ctx, groupId, needs, spec.ruleDescription);
       return `created security group ${name} ${groupId}`;
+    },
+
+    async plan(ctx) {
+      const vpcId = ctx.state.require('network').id;
+      const name = spec.name(ctx);
+      const resource = `security group ${name}`;
+      // A placeholder source (a group up would create first) is never allowed yet: its rule is to add.
+      const needs = spec.ingress(ctx);
+      const recorded = ctx.state.get(spec.key);
+      const existing = (await groupsNamed(ctx, name)).find((group) => group.VpcId === vpcId);
+      if (existing?.GroupId) {
+        const groupId = existing.GroupId;
+        const sameAsRecorded = recorded?.id === groupId;
+        const origin = sameAsRecorded ? recorded.origin : hasStackTag(existing.Tags, ctx.config.stack) ? 'created' : 'adopted';
+        if (!sameAsRecorded || recorded.origin !== origin) ctx.state.foresee(spec.key, { id: groupId, origin });
+        const missing = missingIngress(existing, needs);
+        const named = `${resource} ${groupId}`;
+        if (origin === 'created' && missing.length > 0) return { action: 'update', resource: named, detail: `add ingress ${describeNeeds(missing)}` };
+        const lacks = missing.length > 0 ? `lacks ingress ${describeNeeds(missing)}, left as it is` : undefined;
+        return existingResource(named, sameAsRecorded, origin, lacks);
+      }
+      ctx.state.foreseeNew(spec.key, spec.title);
+      return { action: 'create', resource, detail: `in ${vpcId}, ingress ${describeNeeds(needs)}` };
     },
 
     async proveOwnership(ctx, record) {

@@ -11,6 +11,7 @@ import {
 import { DescribeTargetHealthCommand } from '@aws-sdk/client-elastic-load-balancing-v2';
 import { awsErrorMessage, isAwsError } from '../aws/errors.js';
 import { pollUntil } from '../aws/poll.js';
+import { existingResource, type ReadContext } from '../engine/plan.js';
 import { lookedUp, type Step, type StepContext } from '../engine/step.js';
 import { arnProblem, GONE, judge, lastSegment, nameProblem, recordProblem, tagProblem } from '../engine/ownership.js';
 import { ecsStackTag, hasStackTag } from '../engine/tags.js';
@@ -33,7 +34,7 @@ function clusterOf(ctx: StepContext): string {
 }
 
 /** The service of our name in any status (ECS keeps INACTIVE ones for a while); undefined if none or no cluster. */
-async function describeService(ctx: StepContext, cluster: string, withTags = true): Promise<Service | undefined> {
+async function describeService(ctx: ReadContext, cluster: string, withTags = true): Promise<Service | undefined> {
   try {
     const { services = [] } = await ctx.aws.ecs.send(
       new DescribeServicesCommand({ cluster, services: [ctx.names.service], ...(withTags ? { include: ['TAGS'] } : {}) }),
@@ -121,18 +122,26 @@ function failedPrimary(service: Service): { id?: string; reason?: string } | und
 }
 
 /** What differs between the running service and the wanted one; empty when nothing does. */
-function changesFor(ctx: StepContext, service: Service): Partial<UpdateServiceCommandInput> {
+function changesFor(ctx: ReadContext, service: Service): Partial<UpdateServiceCommandInput> {
   const changes: Partial<UpdateServiceCommandInput> = {};
   // After the user fixed what failed it (an image, a role), only a new deployment tries again.
   if (failedPrimary(service)) changes.forceNewDeployment = true;
   const taskDefinition = ctx.state.require('taskDefinition').id;
   if (service.taskDefinition !== taskDefinition) changes.taskDefinition = taskDefinition;
-  if (service.desiredCount !== ctx.config.count) changes.desiredCount = ctx.config.count;
+  // Only an explicit --count (and no autoscaling) sets it: a plain `up` keeps what `scale` or the autoscaler set.
+  if (ctx.config.updateDesiredCount && service.desiredCount !== ctx.config.count) changes.desiredCount = ctx.config.count;
   // The emulator does not report the grace period; only a reported, different value counts.
   const grace = service.healthCheckGracePeriodSeconds;
   if (grace !== undefined && grace !== HEALTH_CHECK_GRACE_SECONDS) changes.healthCheckGracePeriodSeconds = HEALTH_CHECK_GRACE_SECONDS;
   // Likewise: moto does not report it; a service that says DISABLED gets it turned on.
   if (service.availabilityZoneRebalancing !== undefined && service.availabilityZoneRebalancing !== 'ENABLED') changes.availabilityZoneRebalancing = 'ENABLED';
+  // A zone a `chaos --kill-az` drill left out (it was killed before giving it back): the stack's subnets
+  // again, the rest of the awsvpcConfiguration as it is.
+  const stackSubnets = ctx.state.get('network')?.details?.subnetIds;
+  const awsvpc = service.networkConfiguration?.awsvpcConfiguration;
+  if (Array.isArray(stackSubnets) && awsvpc?.subnets && [...awsvpc.subnets].sort().join() !== [...(stackSubnets as string[])].sort().join()) {
+    changes.networkConfiguration = { awsvpcConfiguration: { ...awsvpc, subnets: [...(stackSubnets as string[])] } };
+  }
   return changes;
 }
 
@@ -142,7 +151,20 @@ const CHANGE_LABELS: Record<string, string> = {
   taskDefinition: 'task definition',
   desiredCount: 'desired count',
   healthCheckGracePeriodSeconds: 'health check grace period',
+  networkConfiguration: 'restored the subnets of a zone a chaos drill left out',
 };
+
+/** What an update changes, for a plan: "desired count 2 → 3, task definition demo:1 → demo:2". */
+function describeUpdate(service: Service, changes: Partial<UpdateServiceCommandInput>): string {
+  const shown = (value: unknown, key: string): string => (key === 'taskDefinition' && typeof value === 'string' ? value.slice(value.lastIndexOf('/') + 1) : String(value));
+  return Object.entries(changes)
+    .map(([key, value]) => {
+      const label = CHANGE_LABELS[key] ?? key;
+      const before = (service as Record<string, unknown>)[key];
+      return before === undefined || typeof value === 'object' ? label : `${label} ${shown(before, key)} → ${shown(value, key)}`;
+    })
+    .join(', ');
+}
 
 export const serviceStep: Step = {
   id: 'service',
@@ -179,6 +201,34 @@ export const serviceStep: Step = {
     const service = await createService(ctx, cluster);
     ctx.state.record('service', { id: name, arn: service.serviceArn!, origin: 'created', details: { cluster } });
     return `created service ${name} (${ctx.config.count} tasks)`;
+  },
+
+  async plan(ctx) {
+    const name = ctx.names.service;
+    const resource = `ECS service ${name}`;
+    const created = `${ctx.config.count} tasks on Fargate, behind the load balancer, in Cloud Map`;
+    // A new cluster has no service yet.
+    // Besides what up records, the plan notes the count the service would run, for the cost estimate.
+    const foreseeNew = (cluster: string): void => ctx.state.foreseeNew('service', 'ECS service', { id: name, origin: 'created', details: { cluster, desiredCount: ctx.config.count } });
+    if (ctx.state.isNew('cluster')) {
+      foreseeNew(ctx.state.require('cluster').id);
+      return { action: 'create', resource, detail: created };
+    }
+    const cluster = ctx.state.require('cluster').id;
+    const recorded = ctx.state.get('service');
+    const existing = await describeService(ctx, cluster);
+    if (existing?.status === 'ACTIVE') {
+      const origin = recorded?.origin ?? (hasStackTag(existing.tags, ctx.config.stack) ? 'created' : 'adopted');
+      const changes = origin === 'adopted' ? {} : changesFor(ctx, existing);
+      const desiredCount = changes.desiredCount ?? existing.desiredCount;
+      ctx.state.foresee('service', { id: name, arn: existing.serviceArn!, origin, details: { cluster: recorded?.details?.cluster ?? cluster, desiredCount } });
+      if (origin === 'adopted') return existingResource(resource, recorded !== undefined, origin, 'used as it is, never updated');
+      if (Object.keys(changes).length > 0) return { action: 'update', resource, detail: describeUpdate(existing, changes) };
+      return existingResource(resource, recorded !== undefined, origin, `${desiredCount ?? 0} tasks`);
+    }
+    foreseeNew(cluster);
+    // One being deleted keeps its name until it is INACTIVE: up waits for that, then creates it.
+    return { action: 'create', resource, detail: existing?.status === 'DRAINING' ? `${created}, once the service of that name being deleted is gone` : created };
   },
 
   async proveOwnership(ctx, record) {

@@ -1,5 +1,6 @@
 import { CreateServiceLinkedRoleCommand, GetRoleCommand, type Role } from '@aws-sdk/client-iam';
 import { awsErrorCode, awsErrorMessage, isAwsError } from '../aws/errors.js';
+import type { ReadContext } from '../engine/plan.js';
 import type { Step, StepContext, StepId } from '../engine/step.js';
 import { EnvironmentError } from '../errors.js';
 import type { ResourceRecord } from '../state/store.js';
@@ -29,7 +30,7 @@ function isAlreadyThere(error: unknown): boolean {
 
 type Lookup = { found: Role } | { missing: true } | { readDenied: unknown };
 
-async function lookUp(ctx: StepContext, name: string): Promise<Lookup> {
+async function lookUp(ctx: ReadContext, name: string): Promise<Lookup> {
   try {
     const { Role: role } = await ctx.aws.iam.send(new GetRoleCommand({ RoleName: name }));
     return role ? { found: role } : { missing: true };
@@ -110,6 +111,25 @@ export const serviceLinkedRoleStep: Step = {
       }
       throw accessDenied(ctx, error);
     }
+  },
+
+  async plan(ctx) {
+    const resource = `ECS service-linked role ${ECS_SERVICE_LINKED_ROLE}`;
+    const recorded = ctx.state.get(SERVICE_LINKED_ROLE_STEP);
+    if (recorded?.details?.knownOnlyByCreate === true) return { action: 'keep', resource, detail: 'account-wide; `down` keeps it' };
+    const name = recorded?.id ?? ECS_SERVICE_LINKED_ROLE;
+    const lookup = await lookUp(ctx, name);
+    if ('found' in lookup) {
+      const arn = lookup.found.Arn;
+      if (recorded && (recorded.arn === arn || !arn)) return { action: 'keep', resource, detail: 'account-wide; `down` keeps it' };
+      const createdByEcsHa = recorded?.details?.createdByEcsHa === true;
+      ctx.state.foresee(SERVICE_LINKED_ROLE_STEP, { id: name, ...(arn ? { arn } : {}), origin: 'adopted', details: { awsServiceName: ECS_SERVICE, createdByEcsHa } });
+      // Not an adoption of anything of the stack's: ECS's own role, which up only notes in the state.
+      return { action: 'adopt', resource, detail: 'exists (account-wide): up records it, and `down` keeps it' };
+    }
+    ctx.state.foreseeNew(SERVICE_LINKED_ROLE_STEP, 'service-linked role');
+    const why = 'readDenied' in lookup ? 'iam:GetRole is not allowed, so up asks IAM to create it (IAM answers "taken" when it exists)' : 'the account has none (a new account)';
+    return { action: 'create', resource, detail: `${why}; account-wide, \`down\` keeps it` };
   },
 
   async destroy(ctx) {

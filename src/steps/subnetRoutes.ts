@@ -1,8 +1,8 @@
 import { DescribeRouteTablesCommand, type RouteTable, type Subnet } from '@aws-sdk/client-ec2';
-import type { StepContext } from '../engine/step.js';
+import type { ReadContext } from '../engine/plan.js';
 
 /** Every route table of the VPC, following pages if AWS gives them. */
-export async function routeTablesOf(ctx: StepContext, vpcId: string): Promise<RouteTable[]> {
+export async function routeTablesOf(ctx: ReadContext, vpcId: string): Promise<RouteTable[]> {
   const tables: RouteTable[] = [];
   let NextToken: string | undefined;
   do {

@@ -10,6 +10,7 @@ import {
 } from '@aws-sdk/client-elastic-load-balancing-v2';
 import { isAwsError } from '../aws/errors.js';
 import { retryWhile } from '../aws/poll.js';
+import { existingResource, type ReadContext } from '../engine/plan.js';
 import { lookedUp, type Step, type StepContext } from '../engine/step.js';
 import { GONE, judge, nameProblem, recordProblem, tagProblem } from '../engine/ownership.js';
 import { stackTag } from '../engine/tags.js';
@@ -40,7 +41,7 @@ const DEREGISTRATION_DELAY_KEY = 'deregistration_delay.timeout_seconds';
  */
 const TARGET_GROUP_NOT_FOUND = ['TargetGroupNotFound', 'TargetGroupNotFoundException'];
 
-async function findByName(ctx: StepContext): Promise<TargetGroup | undefined> {
+async function findByName(ctx: ReadContext): Promise<TargetGroup | undefined> {
   try {
     const { TargetGroups = [] } = await ctx.aws.elbv2.send(new DescribeTargetGroupsCommand({ Names: [ctx.names.targetGroup] }));
     return TargetGroups[0];
@@ -60,6 +61,12 @@ export function healthCheckChanges(tg: TargetGroup): Partial<ModifyTargetGroupCo
   if (tg.UnhealthyThresholdCount !== HEALTH_CHECK.unhealthyThresholdCount) changes.UnhealthyThresholdCount = HEALTH_CHECK.unhealthyThresholdCount;
   if (tg.Matcher?.HttpCode !== HEALTH_CHECK.matcherHttpCode) changes.Matcher = { HttpCode: HEALTH_CHECK.matcherHttpCode };
   return changes;
+}
+
+/** The current value of a health-check field ModifyTargetGroup sets, as the plan shows it. */
+function describeSetting(tg: TargetGroup, field: string): string {
+  const value = field === 'Matcher' ? tg.Matcher : (tg as Record<string, unknown>)[field];
+  return value === undefined ? 'unset' : JSON.stringify(value);
 }
 
 async function setDeregistrationDelay(ctx: StepContext, arn: string): Promise<void> {
@@ -85,17 +92,23 @@ function checkUsable(tg: TargetGroup, vpcId: string): void {
   }
 }
 
+/** What differs from the tuned settings (one read): the health-check fields, and the deregistration delay when it does (its current value). */
+async function untunedSettings(ctx: ReadContext, tg: TargetGroup): Promise<{ healthCheck: Partial<ModifyTargetGroupCommandInput>; deregistrationDelay?: string }> {
+  const { Attributes = [] } = await ctx.aws.elbv2.send(new DescribeTargetGroupAttributesCommand({ TargetGroupArn: tg.TargetGroupArn! }));
+  const delay = Attributes.find((a) => a.Key === DEREGISTRATION_DELAY_KEY)?.Value;
+  return { healthCheck: healthCheckChanges(tg), ...(delay !== String(DEREGISTRATION_DELAY_SECONDS) ? { deregistrationDelay: delay ?? 'unset' } : {}) };
+}
+
 /** Brings the stack's own target group to the tuned settings, changing only what differs. */
 async function tune(ctx: StepContext, tg: TargetGroup): Promise<string[]> {
   const arn = tg.TargetGroupArn!;
   const done: string[] = [];
-  const changes = healthCheckChanges(tg);
-  if (Object.keys(changes).length > 0) {
-    await ctx.aws.elbv2.send(new ModifyTargetGroupCommand({ TargetGroupArn: arn, ...changes }));
+  const { healthCheck, deregistrationDelay } = await untunedSettings(ctx, tg);
+  if (Object.keys(healthCheck).length > 0) {
+    await ctx.aws.elbv2.send(new ModifyTargetGroupCommand({ TargetGroupArn: arn, ...healthCheck }));
     done.push('health check');
   }
-  const { Attributes = [] } = await ctx.aws.elbv2.send(new DescribeTargetGroupAttributesCommand({ TargetGroupArn: arn }));
-  if (Attributes.find((a) => a.Key === DEREGISTRATION_DELAY_KEY)?.Value !== String(DEREGISTRATION_DELAY_SECONDS)) {
+  if (deregistrationDelay !== undefined) {
     await setDeregistrationDelay(ctx, arn);
     done.push('deregistration delay');
   }
@@ -155,6 +168,35 @@ export const targetGroupStep: Step = {
     record(ctx, arn, 'created');
     await setDeregistrationDelay(ctx, arn);
     return `created target group ${name}`;
+  },
+
+  async plan(ctx) {
+    const name = ctx.names.targetGroup;
+    const resource = `target group ${name}`;
+    const vpcId = ctx.state.require('network').id;
+    const recorded = ctx.state.get('targetGroup');
+    const existing = await findByName(ctx);
+    if (existing?.TargetGroupArn) {
+      const arn = existing.TargetGroupArn;
+      // One that cannot serve the tasks stops up (exit 3): the plan says so the same way.
+      checkUsable(existing, vpcId);
+      const sameAsRecorded = recorded?.id === arn;
+      const origin = sameAsRecorded ? recorded.origin : (await isTaggedForStack(ctx, arn)) ? 'created' : 'adopted';
+      if (!sameAsRecorded || recorded.origin !== origin) ctx.state.foresee('targetGroup', { id: arn, arn, origin, details: { name } });
+      if (origin === 'adopted') {
+        const differs = Object.keys(healthCheckChanges(existing)).length > 0 ? `its health check differs from ${HEALTH_CHECK.path} every ${HEALTH_CHECK.intervalSeconds}s, left as it is` : undefined;
+        return existingResource(resource, sameAsRecorded, origin, differs);
+      }
+      const { healthCheck, deregistrationDelay } = await untunedSettings(ctx, existing);
+      const resets = [
+        ...Object.keys(healthCheck).map((field) => `${field} ${describeSetting(existing, field)} → ${JSON.stringify(healthCheck[field as keyof typeof healthCheck])}`),
+        ...(deregistrationDelay !== undefined ? [`deregistration delay ${deregistrationDelay} → ${DEREGISTRATION_DELAY_SECONDS} s`] : []),
+      ];
+      if (resets.length > 0) return { action: 'update', resource, detail: `reset ${resets.join(', ')}` };
+      return existingResource(resource, sameAsRecorded, origin);
+    }
+    ctx.state.foreseeNew('targetGroup', 'target group');
+    return { action: 'create', resource, detail: `HTTP ${ctx.config.appPort}, ip targets, health check ${HEALTH_CHECK.path} every ${HEALTH_CHECK.intervalSeconds}s` };
   },
 
   async proveOwnership(ctx, record) {

@@ -10,6 +10,7 @@ import {
 } from '@aws-sdk/client-ecs';
 import { awsErrorMessage, isAwsError } from '../aws/errors.js';
 import { retryWhile } from '../aws/poll.js';
+import { existingResource, type ReadContext } from '../engine/plan.js';
 import { lookedUp, type Step, type StepContext } from '../engine/step.js';
 import { judge, nameProblem, recordProblem } from '../engine/ownership.js';
 import { ecsStackTag, hasStackTag } from '../engine/tags.js';
@@ -41,7 +42,7 @@ export function isRolePropagationError(error: unknown): boolean {
   );
 }
 
-function desiredDefinition(ctx: StepContext): RegisterTaskDefinitionCommandInput {
+function desiredDefinition(ctx: ReadContext): RegisterTaskDefinitionCommandInput {
   const { config, names } = ctx;
   return {
     family: names.taskFamily,
@@ -79,7 +80,31 @@ function desiredDefinition(ctx: StepContext): RegisterTaskDefinitionCommandInput
 
 /** The fields ecs-ha sets, in a stable form: ECS adds defaults (hostPort, cpu 0 …) that must not count as a change. */
 function canonicalDefinition(def: RegisterTaskDefinitionCommandInput | TaskDefinition): string {
-  return JSON.stringify({
+  return JSON.stringify(canonicalFields(def));
+}
+
+/**
+ * What differs between a registered revision and the wanted definition, field by field as
+ * canonicalDefinition compares them ("cpu "256" → "512"", "image a → b"); empty when they are the same.
+ */
+export function definitionDifferences(current: TaskDefinition, desired: RegisterTaskDefinitionCommandInput): string[] {
+  const flatten = (def: RegisterTaskDefinitionCommandInput | TaskDefinition): Map<string, string> => {
+    const { containers, ...top } = canonicalFields(def);
+    const fields = new Map(Object.entries(top).map(([key, value]) => [key, JSON.stringify(value)]));
+    containers.forEach((container, index) => {
+      for (const [key, value] of Object.entries(container)) fields.set(containers.length > 1 ? `container ${index + 1} ${key}` : key, JSON.stringify(value));
+    });
+    return fields;
+  };
+  const before = flatten(current);
+  const after = flatten(desired);
+  return [...new Set([...before.keys(), ...after.keys()])]
+    .filter((key) => before.get(key) !== after.get(key))
+    .map((key) => `${key} ${before.get(key) ?? 'unset'} → ${after.get(key) ?? 'unset'}`);
+}
+
+function canonicalFields(def: RegisterTaskDefinitionCommandInput | TaskDefinition) {
+  return {
     family: def.family,
     networkMode: def.networkMode,
     requiresCompatibilities: [...(def.requiresCompatibilities ?? [])].sort(),
@@ -98,11 +123,11 @@ function canonicalDefinition(def: RegisterTaskDefinitionCommandInput | TaskDefin
       logOptions: Object.entries(c.logConfiguration?.options ?? {}).sort(([a], [b]) => a.localeCompare(b)),
       stopTimeout: c.stopTimeout,
     })),
-  });
+  };
 }
 
 /** A revision with its tags; undefined when ECS has no such (ACTIVE, for a bare family) revision. */
-async function describe(ctx: StepContext, taskDefinition: string): Promise<{ definition: TaskDefinition; tags: Tag[] } | undefined> {
+async function describe(ctx: ReadContext, taskDefinition: string): Promise<{ definition: TaskDefinition; tags: Tag[] } | undefined> {
   try {
     const out = await ctx.aws.ecs.send(new DescribeTaskDefinitionCommand({ taskDefinition, include: ['TAGS'] }));
     return out.taskDefinition ? { definition: out.taskDefinition, tags: out.tags ?? [] } : undefined;
@@ -193,6 +218,31 @@ export const taskDefinitionStep: Step = {
     const arn = taskDefinition!.taskDefinitionArn!;
     ctx.state.record('taskDefinition', { id: arn, arn, origin: 'created', details: { family: ctx.names.taskFamily } });
     return latest ? `registered task definition ${revisionName(arn)} (settings changed)` : `registered task definition ${revisionName(arn)}`;
+  },
+
+  async plan(ctx) {
+    const family = ctx.names.taskFamily;
+    const desired = desiredDefinition(ctx);
+    const recorded = ctx.state.get('taskDefinition');
+    const latest = await describe(ctx, family);
+    if (latest?.definition.status === 'ACTIVE' && canonicalDefinition(latest.definition) === canonicalDefinition(desired)) {
+      const arn = latest.definition.taskDefinitionArn!;
+      const resource = `task definition ${revisionName(arn)}`;
+      if (recorded?.id === arn) return existingResource(resource, true, recorded.origin);
+      const origin = hasStackTag(latest.tags, ctx.config.stack) ? 'created' : 'adopted';
+      ctx.state.foresee('taskDefinition', { id: arn, arn, origin, details: { family } });
+      return existingResource(resource, false, origin);
+    }
+    if (recorded && recorded.id !== latest?.definition.taskDefinitionArn) {
+      const current = await describe(ctx, recorded.id);
+      if (current?.definition.status === 'ACTIVE' && canonicalDefinition(current.definition) === canonicalDefinition(desired)) {
+        return existingResource(`task definition ${revisionName(recorded.id)}`, true, recorded.origin, `older than the family's latest ${latest ? revisionName(latest.definition.taskDefinitionArn!) : 'revision'} (after a rollback), and as wanted`);
+      }
+    }
+    ctx.state.foreseeNew('taskDefinition', 'task definition revision');
+    if (!latest) return { action: 'create', resource: `task definition ${family}`, detail: `register a revision: Fargate, ${desired.cpu} CPU units, ${desired.memory} MiB, ${desired.runtimePlatform?.cpuArchitecture}` };
+    const resource = `task definition ${revisionName(latest.definition.taskDefinitionArn!)}`;
+    return { action: 'update', resource, detail: `register a new revision: ${definitionDifferences(latest.definition, desired).join('; ')}` };
   },
 
   /**

@@ -2,10 +2,13 @@
  * The named checks of `ecs-ha verify` that read AWS. Each says OK, FAIL or SKIP with the evidence it
  * saw (counts, IDs, AZs, IPs), so that a PASS is only ever claimed for what was looked at.
  */
+import type { ScalableTarget, ScalingPolicy } from '@aws-sdk/client-application-auto-scaling';
 import type { Action } from '@aws-sdk/client-elastic-load-balancing-v2';
 import { awsErrorCode, awsErrorMessage, failedOperation } from '../aws/errors.js';
 import { InterruptedError } from '../errors.js';
 import type { StackRefs, TaskView } from '../inspect/stack.js';
+import type { ResourceRecord } from '../state/store.js';
+import { describeTracking, recordedAutoScaling, trackingOf } from '../steps/autoScaling.js';
 import { runningTasks, type Observations } from './observations.js';
 
 export type CheckStatus = 'OK' | 'FAIL' | 'SKIP';
@@ -40,9 +43,18 @@ export async function runCheck(name: string, body: () => Promise<CheckOutcome>):
   }
 }
 
+/** The autoscaling the state records, and a read of what Application Auto Scaling has for it. */
+export interface AutoScalingExpectation {
+  record: ResourceRecord;
+  policyName: string;
+  observe(): Promise<{ target: ScalableTarget | undefined; policy: ScalingPolicy | undefined }>;
+}
+
 export interface CheckContext {
   refs: StackRefs;
   observed: Observations;
+  /** Absent when the state records no autoscaling: it is off for this stack. */
+  autoScaling?: AutoScalingExpectation;
   /** Set when the endpoint lists no task for the service (an emulator that runs nothing): the checks that need running containers are SKIP, never OK. */
   emulatorEndpoint?: string;
 }
@@ -193,4 +205,31 @@ export async function cloudMapMatches(ctx: CheckContext): Promise<CheckOutcome> 
     : `all ${instances.length} HEALTHY`;
   const match = ipMismatch('instances', instances.map((i) => i.ip ?? `${i.id} (no IP)`), tasks);
   return verdict(unhealthy.length === 0 && match.matches, `${plural(instances.length, 'instance')} in ${dnsName}, ${healthText}; ${match.phrases.join('; ')}`, details);
+}
+
+const rangeText = (min: number | undefined, max: number | undefined): string => `${min ?? '?'} to ${max ?? '?'} tasks`;
+
+/** The scalable target's min/max and the policy's metric and target are the ones the stack records. */
+export async function autoScalingMatches(ctx: CheckContext): Promise<CheckOutcome> {
+  const expected = ctx.autoScaling;
+  if (!expected) return skip('autoscaling is off: the state records no scalable target (`ecs-ha up --autoscale MIN:MAX` turns it on)');
+  const wanted = recordedAutoScaling(expected.record);
+  const resourceId = expected.record.id;
+  if (!wanted) return fail(`the state's autoscaling record for ${resourceId} names no range and policy target; run \`ecs-ha up --autoscale MIN:MAX\` to set them again`);
+  const { target, policy } = await expected.observe();
+  if (!target) return fail(`no scalable target for ${resourceId}; the stack records ${rangeText(wanted.min, wanted.max)}`);
+  const tracking = trackingOf(policy);
+  const rangeMatches = target.MinCapacity === wanted.min && target.MaxCapacity === wanted.max;
+  const policyMatches = tracking?.metric === wanted.metric && tracking.target === wanted.target;
+  const liveRange = `scalable target ${resourceId} ${rangeText(target.MinCapacity, target.MaxCapacity)}${rangeMatches ? '' : ` (the stack's: ${rangeText(wanted.min, wanted.max)})`}`;
+  const livePolicy = !policy
+    ? `no policy ${expected.policyName} (the stack's: ${describeTracking(wanted)})`
+    : `policy ${expected.policyName} ${tracking ? describeTracking(tracking) : `of type ${policy.PolicyType ?? 'unknown'}, not the stack's target tracking`}${policyMatches || !tracking ? '' : ` (the stack's: ${describeTracking(wanted)})`}`;
+  return verdict(rangeMatches && policyMatches, `${liveRange}; ${livePolicy}`, {
+    resourceId,
+    min: target.MinCapacity,
+    max: target.MaxCapacity,
+    ...(tracking ? { metric: tracking.metric, target: tracking.target } : {}),
+    recorded: { min: wanted.min, max: wanted.max, metric: wanted.metric, target: wanted.target },
+  });
 }

@@ -2,9 +2,13 @@
  * Runs every check of `ecs-ha verify` concurrently (the AWS reads they share are made once) and
  * renders the result: one aligned line per check, then a count of OK / FAIL / SKIP.
  */
+import { resourceNames } from '../config.js';
 import type { Session } from '../session.js';
 import { listsNoTasks, type StackRefs } from '../inspect/stack.js';
+import { readOwnStateFile } from '../state/store.js';
+import { findScalableTarget, findScalingPolicy, recordedAutoScaling } from '../steps/autoScaling.js';
 import {
+  autoScalingMatches,
   cloudMapMatches,
   clusterActive,
   listenerForwards,
@@ -13,6 +17,7 @@ import {
   serviceSteady,
   targetsHealthy,
   tasksAcrossAzs,
+  type AutoScalingExpectation,
   type CheckOutcome,
   type CheckResult,
   type CheckStatus,
@@ -26,6 +31,7 @@ export const CHECKS: ReadonlyArray<{ name: string; run: (ctx: UrlCheckContext) =
   { name: 'service active', run: serviceActive },
   { name: 'service steady', run: serviceSteady },
   { name: 'listener', run: listenerForwards },
+  { name: 'autoscaling', run: autoScalingMatches },
   { name: 'tasks across AZs', run: tasksAcrossAzs },
   { name: 'targets healthy', run: targetsHealthy },
   { name: 'cloud map', run: cloudMapMatches },
@@ -52,10 +58,27 @@ export interface VerifyResult {
   checks: CheckResult[];
 }
 
+/**
+ * What the state records of autoscaling (the refs do not carry it: it is read again from the state
+ * file, which makes no AWS call), and a read of it made at most once. Undefined: autoscaling is off.
+ */
+function autoScalingExpectation(session: Session, refs: StackRefs): AutoScalingExpectation | undefined {
+  const record = readOwnStateFile(session.stateDir, refs.stack, refs.account, refs.region)?.resources.autoScaling;
+  if (!record) return undefined;
+  const policyName = recordedAutoScaling(record)?.policyName ?? resourceNames(refs.stack).scalingPolicy;
+  let read: ReturnType<AutoScalingExpectation['observe']> | undefined;
+  const observe = async () => {
+    const target = await findScalableTarget(session.aws, record.id);
+    return { target, policy: target ? await findScalingPolicy(session.aws, record.id, policyName) : undefined };
+  };
+  return { record, policyName, observe: () => (read ??= observe()) };
+}
+
 export async function runVerify(session: Session, refs: StackRefs, options: VerifyOptions): Promise<VerifyResult> {
   const { reporter } = session;
   let url: Promise<UrlObservation> | undefined;
   const observed = observe(session.aws, refs);
+  const autoScaling = autoScalingExpectation(session, refs);
   // An endpoint override may run containers (the local data plane, LocalStack) or not (plain moto): what it lists decides.
   const noContainers =
     session.emulatorEndpoint !== undefined && (await listsNoTasks(session.aws, refs, { running: await observed.tasks().catch(() => undefined), service: observed.service }));
@@ -63,6 +86,7 @@ export async function runVerify(session: Session, refs: StackRefs, options: Veri
     refs,
     observed,
     ...(noContainers ? { emulatorEndpoint: session.emulatorEndpoint } : {}),
+    ...(autoScaling ? { autoScaling } : {}),
     url: () =>
       (url ??= observeUrl(options.baseUrl, {
         requests: options.requests,

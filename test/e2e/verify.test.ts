@@ -36,7 +36,8 @@ describe('verify against the emulator', () => {
     const result = JSON.parse(verify.stdout) as { stack: string; region: string; url: string; passed: boolean; checks: CheckJson[] };
     expect(result).toMatchObject({ stack: STACK, region: 'us-east-1', passed: true });
     expect(result.url).toMatch(/^http:\/\/e2e-verify-alb-.+/);
-    expect(result.checks.map((c) => c.name)).toEqual([...CONTROL_PLANE, ...NEEDS_CONTAINERS]);
+    expect(result.checks.map((c) => c.name)).toEqual([...CONTROL_PLANE, 'autoscaling', ...NEEDS_CONTAINERS]);
+    expect(result.checks.find((c) => c.name === 'autoscaling')).toMatchObject({ status: 'SKIP', evidence: expect.stringContaining('autoscaling is off') });
     const check = (name: string) => result.checks.find((c) => c.name === name)!;
     for (const name of CONTROL_PLANE) expect(check(name).status, `${name}: ${check(name).evidence}`).toBe('OK');
     expect(check('service steady').evidence).toBe('2/2 running, 0 pending, 1 deployment COMPLETED');
@@ -61,7 +62,7 @@ describe('verify against the emulator', () => {
     const lines = human.stdout.trimEnd().split('\n');
     expect(lines[0]).toBe(`Stack "${STACK}" in us-east-1: ${result.url}`);
     expect(lines[3]).toBe('OK    service steady    2/2 running, 0 pending, 1 deployment COMPLETED');
-    expect(lines.at(-1)).toBe('verify: 4 OK, 0 FAIL, 6 SKIP');
+    expect(lines.at(-1)).toBe('verify: 4 OK, 0 FAIL, 7 SKIP');
 
     const down = await runCli(['down', '--stack', STACK], { cwd, env });
     expect(down.code).toBe(0);
@@ -86,8 +87,8 @@ describe('verify against the emulator', () => {
       const verify = await runCli(['verify', '--stack', STACK], { cwd, env });
       expect(verify.code).toBe(1);
       expect(verify.stdout).toContain('FAIL  service steady    0/2 running, 2 pending, 1 deployment IN_PROGRESS');
-      expect(verify.stdout).toContain('verify: 3 OK, 1 FAIL, 6 SKIP');
-      expect(verify.stderr).toContain('error: 1 of 10 checks failed: service steady');
+      expect(verify.stdout).toContain('verify: 3 OK, 1 FAIL, 7 SKIP');
+      expect(verify.stderr).toContain('error: 1 of 11 checks failed: service steady');
     } finally {
       await plain.stop();
     }

@@ -2,7 +2,8 @@
  * The one local AWS endpoint every SDK call of `--local` goes to. It passes each call through to
  * moto, except what moto cannot answer because it runs nothing: ECS tasks (ListTasks,
  * DescribeTasks, StopTask), the live parts of services and clusters (counts, deployments, events,
- * the deployment settings moto drops), target health, and the load balancer's address.
+ * the deployment settings moto drops), target health, the load balancer's address, and the tags of
+ * Application Auto Scaling's scalable targets.
  */
 import { timingSafeEqual } from 'node:crypto';
 import { createServer, request, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
@@ -21,8 +22,16 @@ const lastPart = (ref: string): string => ref.split('/').pop() ?? ref;
 const clusterNameOf = (ref: string | undefined): string => lastPart(ref ?? 'default');
 const seconds = (ms: number): number => ms / 1000;
 
+/** One scalable target as Application Auto Scaling names it: namespace, resource ID, dimension. */
+const scalableTargetKey = (input: Json): string => `${input.ServiceNamespace}|${input.ResourceId}|${input.ScalableDimension}`;
+
 export class LocalEndpoint {
   private server: Server | undefined;
+  /**
+   * The tags of each scalable target, by its ARN: moto takes Tags in RegisterScalableTarget but has
+   * no ListTagsForResource or TagResource for Application Auto Scaling, so the plane keeps them.
+   */
+  private readonly scalableTargetTags = new Map<string, { target: string; tags: Record<string, string> }>();
 
   constructor(
     private readonly motoUrl: string,
@@ -110,7 +119,49 @@ export class LocalEndpoint {
       }
       return this.localAddresses(await forward(this.motoUrl, req, body));
     }
+    if (service === 'application-autoscaling') {
+      const input = text ? (JSON.parse(text) as Json) : {};
+      switch (operation) {
+        case 'RegisterScalableTarget':
+        case 'DeregisterScalableTarget':
+          return this.scalableTargetCall(req, body, operation, input);
+        case 'TagResource':
+          return this.tagScalableTarget(input);
+        case 'ListTagsForResource':
+          return this.listScalableTargetTags(input);
+      }
+    }
     return forward(this.motoUrl, req, body);
+  }
+
+  /** Passes registration to moto, then remembers (or forgets) the target's tags by the ARN moto gave it. */
+  private async scalableTargetCall(req: IncomingMessage, body: Buffer, operation: string, input: Json): Promise<Reply> {
+    const reply = await forward(this.motoUrl, req, body);
+    if (reply.status !== 200) return reply;
+    const target = scalableTargetKey(input);
+    if (operation === 'DeregisterScalableTarget') {
+      for (const [arn, entry] of this.scalableTargetTags) if (entry.target === target) this.scalableTargetTags.delete(arn);
+      return reply;
+    }
+    const arn = (JSON.parse(String(reply.body)) as Json).ScalableTargetARN;
+    if (typeof arn === 'string') {
+      const known = this.scalableTargetTags.get(arn);
+      this.scalableTargetTags.set(arn, { target, tags: { ...known?.tags, ...(input.Tags as Record<string, string> | undefined) } });
+    }
+    return reply;
+  }
+
+  private tagScalableTarget(input: Json): Reply {
+    const entry = this.scalableTargetTags.get(String(input.ResourceARN ?? ''));
+    if (!entry) return jsonError('ResourceNotFoundException', `No scalable target found for ARN ${String(input.ResourceARN)}`);
+    Object.assign(entry.tags, input.Tags as Record<string, string> | undefined);
+    return jsonReply({});
+  }
+
+  private listScalableTargetTags(input: Json): Reply {
+    const entry = this.scalableTargetTags.get(String(input.ResourceARN ?? ''));
+    if (!entry) return jsonError('ResourceNotFoundException', `No scalable target found for ARN ${String(input.ResourceARN)}`);
+    return jsonReply({ Tags: entry.tags });
   }
 
   /** A load balancer's DNS name, in every answer, is the address of its local proxy. */
@@ -165,7 +216,8 @@ export class LocalEndpoint {
         launchType: 'FARGATE',
         platformVersion: '1.4.0',
         platformFamily: 'Linux',
-        networkConfiguration: service.networkConfiguration,
+        // Each deployment runs with the subnets it was started with (a change of subnets is a new deployment).
+        networkConfiguration: this.scheduler.deploymentNetwork(d.id) ?? service.networkConfiguration,
         rolloutState: d.rolloutState,
         rolloutStateReason: d.rolloutStateReason,
       };

@@ -1,13 +1,15 @@
 /**
  * The local ECS service scheduler: keeps each service at its desired count, spreads tasks over the
  * AZs of its subnets, replaces stopped and unhealthy tasks, rolls deployments out within
- * minimumHealthyPercent / maximumPercent, and trips the deployment circuit breaker. Configuration is
- * read from moto on every pass; what moto does not keep (deployment settings) comes from the
- * CreateService / UpdateService requests the endpoint saw.
+ * minimumHealthyPercent / maximumPercent (a new task definition or a change of subnets is a new
+ * deployment, as on ECS), trips the deployment circuit breaker, and rebalances a steady service's
+ * tasks over its AZs when Availability Zone rebalancing is ENABLED. Configuration is read from moto
+ * on every pass; what moto does not keep (deployment settings) comes from the CreateService /
+ * UpdateService requests the endpoint saw.
  */
 import { randomBytes } from 'node:crypto';
 import { createServer } from 'node:net';
-import { UpdateServiceCommand, type Service, type TaskDefinition } from '@aws-sdk/client-ecs';
+import { UpdateServiceCommand, type AwsVpcConfiguration, type Service, type TaskDefinition } from '@aws-sdk/client-ecs';
 import type { AwsClients } from '../../aws/clients.js';
 import type { AppFolders } from './apps.js';
 import type { Balancers } from './balancers.js';
@@ -51,6 +53,15 @@ export class Scheduler {
   private again = false;
   /** Where address allocation starts: random, so that two stacks' planes rarely try the same address first. */
   private hostIndex = Math.floor(Math.random() * 250);
+  /** The network configuration each deployment was started with (deployment ID → awsvpcConfiguration). */
+  private readonly deploymentNetworks = new Map<string, AwsVpcConfiguration>();
+  /** Per service key: the task an Availability Zone rebalancing move started, until the move is done. */
+  private readonly rebalanceMoves = new Map<string, string>();
+  /** Service keys whose rebalancing is under way: "is AZ balanced" is said once it is done. */
+  private readonly rebalancing = new Set<string>();
+  /** Passes started so far, and how many had started when each service was created: a pass that read moto before cannot have seen it. */
+  private passes = 0;
+  private readonly createdInPass = new Map<string, number>();
 
   constructor(private readonly options: SchedulerOptions) {}
 
@@ -94,6 +105,7 @@ export class Scheduler {
 
   serviceCreated(clusterName: string, service: Service, settings: Partial<ServiceSettings>): void {
     const key = `${clusterName}/${service.serviceName}`;
+    this.createdInPass.set(key, this.passes);
     this.services.set(key, {
       key,
       arn: service.serviceArn ?? key,
@@ -108,7 +120,7 @@ export class Scheduler {
       steady: false,
     });
     // The first deployment exists as soon as the service does, as on ECS.
-    if (service.taskDefinition) this.startDeployment(this.services.get(key)!, service.taskDefinition);
+    if (service.taskDefinition) this.startDeployment(this.services.get(key)!, service.taskDefinition, networkOf(service));
     this.poke();
   }
 
@@ -119,7 +131,8 @@ export class Scheduler {
     local.settings = { ...local.settings, ...settings };
     if (service.desiredCount !== undefined) local.desiredCount = service.desiredCount;
     const primary = local.deployments[0];
-    if (service.taskDefinition && (forceNewDeployment || primary?.taskDefinition !== service.taskDefinition)) this.startDeployment(local, service.taskDefinition);
+    const changed = forceNewDeployment || primary?.taskDefinition !== service.taskDefinition || this.subnetsChanged(primary, service);
+    if (service.taskDefinition && changed) this.startDeployment(local, service.taskDefinition, networkOf(service));
     this.poke();
   }
 
@@ -127,6 +140,12 @@ export class Scheduler {
     const local = this.services.get(`${clusterName}/${serviceName}`);
     if (local) local.deleted = true;
     this.poke();
+  }
+
+  /** The network configuration a deployment was started with, as DescribeServices shows it per deployment. */
+  deploymentNetwork(deploymentId: string): { awsvpcConfiguration: AwsVpcConfiguration } | undefined {
+    const awsvpc = this.deploymentNetworks.get(deploymentId);
+    return awsvpc ? { awsvpcConfiguration: awsvpc } : undefined;
   }
 
   service(clusterName: string, serviceName: string): LocalService | undefined {
@@ -152,6 +171,7 @@ export class Scheduler {
   private async reconcile(): Promise<void> {
     const { world, balancers, clock } = this.options;
     const readAt = clock.now();
+    const pass = ++this.passes;
     const [views, loadBalancers] = await Promise.all([world.services(), world.loadBalancers()]);
     const groupArns = new Set<string>();
     for (const lb of loadBalancers) if (lb.targetGroupArn) groupArns.add(lb.targetGroupArn);
@@ -173,7 +193,8 @@ export class Scheduler {
       await this.reconcileService(local, view);
     }
     for (const local of this.services.values()) {
-      if (!seen.has(local.key)) local.deleted = true;
+      // Created while this pass was reading moto: not listed yet, not deleted.
+      if (!seen.has(local.key) && (this.createdInPass.get(local.key) ?? 0) < pass) local.deleted = true;
       if (local.deleted) this.drainDeleted(local);
     }
     this.forgetOldStoppedTasks();
@@ -194,7 +215,9 @@ export class Scheduler {
     if (!taskDefinitionArn) return;
     let primary = local.deployments[0];
     // A change the endpoint did not see (made straight to moto): a new deployment all the same.
-    if (!primary || primary.taskDefinition !== taskDefinitionArn) primary = this.startDeployment(local, taskDefinitionArn);
+    if (!primary || primary.taskDefinition !== taskDefinitionArn || this.subnetsChanged(primary, service)) {
+      primary = this.startDeployment(local, taskDefinitionArn, networkOf(service));
+    }
 
     const desired = service.desiredCount ?? 0;
     const { minimumHealthyPercent, maximumPercent } = local.settings;
@@ -254,7 +277,25 @@ export class Scheduler {
     }
     // Scale in: the newest not-serving tasks first, then from the AZ with the most tasks.
     const extra = this.live(local).filter((t) => t.deploymentId === primary.id);
-    for (let excess = extra.length - desired; excess > 0; excess--) {
+    let excess = extra.length - desired;
+    const moving = this.rebalanceMoves.get(local.key);
+    const moved = moving ? this.tasks.get(moving) : undefined;
+    if (moving && (moved?.desiredStatus !== 'RUNNING' || moved.deploymentId !== primary.id)) this.rebalanceMoves.delete(local.key);
+    else if (moved && excess > 0) {
+      // An AZ rebalancing move stops a task in the busiest AZ only once its new task serves.
+      if (!healthy(moved)) excess = 0;
+      else {
+        const victim = this.scaleInVictim(extra.filter((t) => t !== moved), healthy);
+        if (victim) {
+          extra.splice(extra.indexOf(victim), 1);
+          void lifecycle.stop(victim, 'ServiceSchedulerInitiated', `Availability Zone rebalancing initiated by (deployment ${primary.id})`);
+          this.event(local, `${local.name} has stopped 1 running tasks in ${victim.availabilityZone} due to AZ rebalancing: ${victim.id}.`);
+          excess--;
+        }
+        this.rebalanceMoves.delete(local.key);
+      }
+    }
+    for (; excess > 0; excess--) {
       const victim = this.scaleInVictim(extra, healthy);
       if (!victim) break;
       extra.splice(extra.indexOf(victim), 1);
@@ -264,13 +305,61 @@ export class Scheduler {
     if (stopped.length > 0) this.event(local, `(service ${local.name}) has stopped ${stopped.length} running tasks: ${stopped.map((id) => `(task ${id})`).join(' ')}.`);
 
     this.settleDeployments(local, primary, desired, healthy);
+    if (local.steady && local.settings.availabilityZoneRebalancing === 'ENABLED' && primary.rolloutState === 'COMPLETED') {
+      await this.rebalance(local, view, primary, upper, targetGroupArn);
+    }
+  }
+
+  /**
+   * Availability Zone rebalancing, as ECS describes it: once the service is steady, when its tasks
+   * are not spread evenly over the AZs of its subnets (one AZ has two or more tasks more than
+   * another), it starts a task in the AZ with the fewest, within maximumPercent, and stops one in
+   * the AZ with the most once the new one is healthy (in the scale-in step); one move at a time,
+   * until the spread is even.
+   */
+  private async rebalance(local: LocalService, view: ServiceView, primary: LocalDeployment, upper: number, targetGroupArn: string | undefined): Promise<void> {
+    if (this.rebalanceMoves.has(local.key)) return;
+    const zones = await this.options.world.zonesOf(view.service.networkConfiguration?.awsvpcConfiguration?.subnets ?? []);
+    const zoneNames = [...new Set(zones.values())].sort();
+    if (zoneNames.length < 2) return;
+    const live = this.live(local);
+    const counts = new Map(zoneNames.map((zone) => [zone, 0]));
+    for (const task of live) if (task.deploymentId === primary.id && counts.has(task.availabilityZone)) counts.set(task.availabilityZone, counts.get(task.availabilityZone)! + 1);
+    const spread = [...counts.values()];
+    const described = zoneNames.map((zone) => `${counts.get(zone)} tasks in ${zone}`).join(', ');
+    if (Math.max(...spread) - Math.min(...spread) <= 1) {
+      if (this.rebalancing.delete(local.key)) this.event(local, `service (${local.name}) is AZ balanced with ${described}.`);
+      return;
+    }
+    if (live.length >= upper) return; // maximumPercent leaves no room for the extra task
+    if (!this.rebalancing.has(local.key)) {
+      this.rebalancing.add(local.key);
+      this.event(local, `service (${local.name}) is not AZ balanced with ${described}. AZ Rebalancing in progress.`);
+    }
+    const definition = await this.options.world.taskDefinition(primary.taskDefinition);
+    // The spread puts it in the AZ with the fewest tasks.
+    const task = await this.launch(local, view, primary, definition, zones, targetGroupArn);
+    this.rebalanceMoves.set(local.key, task.arn);
+    local.steady = false;
+    this.event(local, `${local.name} has started 1 tasks in ${task.availabilityZone} to AZ Rebalance: ${task.id}.`);
+  }
+
+  /** Whether the service's subnets are no longer those its primary deployment was started with. */
+  private subnetsChanged(primary: LocalDeployment | undefined, service: Service): boolean {
+    const started = primary ? this.deploymentNetworks.get(primary.id) : undefined;
+    const now = networkOf(service);
+    if (!started || !now) return false;
+    return sortedSubnets(started).join(',') !== sortedSubnets(now).join(',');
   }
 
   private settleDeployments(local: LocalService, primary: LocalDeployment, desired: number, healthy: (t: LocalTask) => boolean): void {
     const now = this.options.clock.now();
     const tasks = this.tasksOf(local);
     // An older deployment is gone once none of its tasks is left running or stopping.
-    local.deployments = local.deployments.filter((d) => d === primary || tasks.some((t) => t.deploymentId === d.id && t.lastStatus !== 'STOPPED'));
+    const kept = local.deployments.filter((d) => d === primary || tasks.some((t) => t.deploymentId === d.id && t.lastStatus !== 'STOPPED'));
+    for (const gone of local.deployments.filter((d) => !kept.includes(d))) this.deploymentNetworks.delete(gone.id);
+    local.deployments = kept;
+
     const primaryHealthy = tasks.filter((t) => t.deploymentId === primary.id && t.desiredStatus === 'RUNNING' && healthy(t)).length;
     const primaryLive = tasks.filter((t) => t.deploymentId === primary.id && t.desiredStatus === 'RUNNING').length;
     if (primary.rolloutState === 'IN_PROGRESS' && local.deployments.length === 1 && primaryHealthy === desired && primaryLive === desired) {
@@ -298,7 +387,7 @@ export class Scheduler {
     return this.tasksOf(local).filter((t) => t.desiredStatus === 'RUNNING');
   }
 
-  private startDeployment(local: LocalService, taskDefinition: string, reason?: string): LocalDeployment {
+  private startDeployment(local: LocalService, taskDefinition: string, network: AwsVpcConfiguration | undefined, reason?: string): LocalDeployment {
     const now = this.options.clock.now();
     for (const deployment of local.deployments) deployment.status = 'ACTIVE';
     const id = newDeploymentId();
@@ -313,7 +402,10 @@ export class Scheduler {
       failedTasks: 0,
     };
     local.deployments.unshift(deployment);
+    if (network) this.deploymentNetworks.set(id, network);
     local.steady = false;
+    // A new deployment spreads its own tasks: a rebalancing move under way ends here.
+    this.rebalanceMoves.delete(local.key);
     return deployment;
   }
 
@@ -340,7 +432,8 @@ export class Scheduler {
     const previous = local.deployments.find((d) => d !== failed && d.rolloutState === 'COMPLETED') ?? local.deployments.find((d) => d !== failed);
     if (!rollback || !previous) return;
     local.rollingBack = true;
-    const back = this.startDeployment(local, previous.taskDefinition, `ECS deployment circuit breaker: rolling back to deploymentId ${previous.id}.`);
+    // Moto keeps the failed deployment's network configuration: the rollback runs with it.
+    const back = this.startDeployment(local, previous.taskDefinition, this.deploymentNetworks.get(failed.id), `ECS deployment circuit breaker: rolling back to deploymentId ${previous.id}.`);
     // The previous deployment's tasks run the same task definition: they carry on in the rollback.
     for (const task of this.tasksOf(local)) if (task.deploymentId === previous.id) task.deploymentId = back.id;
     local.deployments = local.deployments.filter((d) => d !== previous);
@@ -357,15 +450,16 @@ export class Scheduler {
 
   private async launch(local: LocalService, view: ServiceView, deployment: LocalDeployment, definition: TaskDefinition, zones: Map<string, string>, targetGroupArn: string | undefined): Promise<LocalTask> {
     const { clock, account, region } = this.options;
-    // Spread: the AZ with the fewest of this service's tasks, then the subnet order.
+    // Spread, as ECS places a service's tasks: the AZ with the fewest of this service's tasks, then
+    // the subnet order; only over the AZs of the subnets given now, never one they left out.
     const zoneNames = [...new Set(zones.values())];
     const counts = new Map(zoneNames.map((z) => [z, 0]));
-    for (const task of this.live(local)) counts.set(task.availabilityZone, (counts.get(task.availabilityZone) ?? 0) + 1);
+    for (const task of this.live(local)) if (counts.has(task.availabilityZone)) counts.set(task.availabilityZone, counts.get(task.availabilityZone)! + 1);
     const zone = [...counts.entries()].sort((a, b) => a[1] - b[1] || zoneNames.indexOf(a[0]) - zoneNames.indexOf(b[0]))[0]![0];
     const subnetId = [...zones.entries()].find(([, z]) => z === zone)![0];
     const container = definition.containerDefinitions?.[0] ?? {};
     const containerPort = container.portMappings?.[0]?.containerPort ?? 8080;
-    const { ip, port } = await this.address(zoneNames.indexOf(zone), containerPort);
+    const { ip, port } = await this.address(zoneIndex(zone, zoneNames), containerPort);
     const id = hex(16);
     const task: LocalTask = {
       arn: `arn:aws:ecs:${region}:${account}:task/${view.clusterName}/${id}`,
@@ -439,6 +533,23 @@ function canListen(ip: string, port: number): Promise<boolean> {
     server.once('error', () => resolve(false));
     server.listen(port, ip, () => server.close(() => resolve(true)));
   });
+}
+
+/**
+ * The AZ's part of a task's loopback address (127.0.<index + 1>.n): from its letter (us-east-1a → 0),
+ * so that it stays the same when the service's subnets change; the subnet order otherwise.
+ */
+function zoneIndex(zone: string, zoneNames: string[]): number {
+  const letter = /[a-z]$/.exec(zone)?.[0];
+  return letter ? letter.charCodeAt(0) - 'a'.charCodeAt(0) : zoneNames.indexOf(zone);
+}
+
+function networkOf(service: Service): AwsVpcConfiguration | undefined {
+  return service.networkConfiguration?.awsvpcConfiguration;
+}
+
+function sortedSubnets(network: AwsVpcConfiguration): string[] {
+  return [...(network.subnets ?? [])].sort();
 }
 
 /** ECS: half the desired count, at least 3 and at most 200 failed tasks. */

@@ -43,6 +43,15 @@ describe('parseChaosOptions', () => {
     expect(modeLabel(az.mode)).toBe('kill-az eu-west-2c');
   });
 
+  it('--kill-az is a zone drill: the zone restored by default with no hold; --hold in seconds, or --no-restore', () => {
+    expect(parseChaosOptions({ ...defaults, killAz: 'us-east-1a' }).drill).toEqual({ holdMs: 0, restore: true });
+    expect(parseChaosOptions({ ...defaults, killAz: 'us-east-1a', hold: '90', restore: true }).drill).toEqual({ holdMs: 90_000, restore: true });
+    expect(parseChaosOptions({ ...defaults, killAz: 'us-east-1a', hold: '3600' }).drill).toEqual({ holdMs: 3_600_000, restore: true });
+    expect(parseChaosOptions({ ...defaults, killAz: 'us-east-1a', restore: false }).drill).toEqual({ holdMs: 0, restore: false });
+    // commander's default for --no-restore is restore: true, given with --kill-one too.
+    expect(parseChaosOptions({ ...defaults, killOne: true, restore: true }).drill).toBeUndefined();
+  });
+
   it.each([
     [{ killOne: true, killAz: 'us-east-1a' }, '--kill-one and --kill-az cannot be used together: give exactly one of them'],
     [{}, 'say what to stop: give exactly one of --kill-one or --kill-az <az>'],
@@ -56,6 +65,12 @@ describe('parseChaosOptions', () => {
     [{ killOne: true, settle: 'soon' }, 'invalid --settle "soon": expected a number of seconds from 0 to 3600'],
     [{ killOne: true, timeout: '0' }, 'invalid --timeout "0": expected a number of seconds from 1 to 86400'],
     [{ killOne: true, maxFailures: '-1' }, 'invalid --max-failures "-1": expected a whole number of at least 0'],
+    [{ killOne: true, hold: '10' }, '--hold can only be used with --kill-az: it keeps the zone out of the service longer'],
+    [{ killOne: true, restore: false }, '--no-restore can only be used with --kill-az: --kill-one takes no zone away'],
+    [{ killAz: 'us-east-1a', restore: false, hold: '10' }, '--hold cannot be used with --no-restore: without the restore the zone stays out until `ecs-ha up`'],
+    [{ killAz: 'us-east-1a', hold: '3601' }, 'invalid --hold "3601": expected a number of seconds from 0 to 3600'],
+    [{ killAz: 'us-east-1a', hold: '-5' }, 'invalid --hold "-5": expected a number of seconds from 0 to 3600'],
+    [{ killAz: 'us-east-1a', hold: 'long' }, 'invalid --hold "long": expected a number of seconds from 0 to 3600'],
   ] as Array<[Partial<ChaosOptionInput>, string]>)('refuses %o', (overrides, message) => {
     const run = () => parseChaosOptions({ ...defaults, ...overrides });
     expect(run).toThrow(UsageError);
@@ -70,6 +85,9 @@ describe('chaosAction', () => {
     [{ killAz: 'us-east-1a', task: '0f1e2d3c4b5a69788796a5b4c3d2e1f0' }, '--task can only be used with --kill-one'],
     [{ killOne: true, rps: '0' }, 'invalid --rps "0"'],
     [{ killOne: true, stack: 'Bad_Name' }, 'invalid --stack "Bad_Name"'],
+    [{ killOne: true, hold: '5' }, '--hold can only be used with --kill-az'],
+    [{ killAz: 'us-east-1a', hold: '9999' }, 'invalid --hold "9999"'],
+    [{ killOne: true, restore: false }, '--no-restore can only be used with --kill-az'],
   ] as Array<[Partial<ChaosCliOptions>, string]>)('exits 2 before any AWS call for %o', async (overrides, message) => {
     await expect(chaosAction(cli(overrides))).rejects.toMatchObject({ exitCode: ExitCode.usage, message: expect.stringContaining(message) });
     expect(ecs.calls()).toHaveLength(0);

@@ -4,7 +4,8 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { AwsClients } from '../../../src/aws/clients.js';
 import { parseChaosOptions } from '../../../src/chaos/options.js';
-import { assembleReport, concludeChaos, renderChaosLines, reportTimestamp, writeChaosReport, type ReportInput } from '../../../src/chaos/report.js';
+import { assembleReport, concludeChaos, renderChaosLines, reportTimestamp, writeChaosReport, type ReportInput, type ZoneDrillInput } from '../../../src/chaos/report.js';
+import { chaosDocument, chaosReportProblem } from '../../../src/report/chaos.js';
 import type { Session } from '../../../src/session.js';
 import { ExitCode } from '../../../src/errors.js';
 import { summarize, type ProbeRecord, type ProbeReport } from '../../../src/probe/prober.js';
@@ -135,5 +136,120 @@ describe('writing and concluding', () => {
       '',
       'FAIL: 1 of 5 requests failed, more than --max-failures 0',
     ]);
+  });
+});
+
+describe('the zone drill in the report', () => {
+  const plan = {
+    az: 'us-east-1a',
+    subnets: ['subnet-aaa', 'subnet-bbb', 'subnet-ccc'],
+    zones: ['us-east-1a', 'us-east-1b', 'us-east-1c'],
+    excludedSubnets: ['subnet-aaa'],
+    awsvpc: { subnets: ['subnet-aaa', 'subnet-bbb', 'subnet-ccc'], securityGroups: ['sg-1'], assignPublicIp: 'ENABLED' as const },
+  };
+  const drill = (overrides: Partial<ZoneDrillInput> = {}): ZoneDrillInput => ({
+    plan,
+    holdMs: 0,
+    restore: true,
+    excludedAt: START + 900,
+    restoredAt: START + 5000,
+    startedInFailedZone: [],
+    tasksBefore: { 'us-east-1a': 1, 'us-east-1b': 1, 'us-east-1c': 0 },
+    tasksAtRecovery: { 'us-east-1a': 0, 'us-east-1b': 1, 'us-east-1c': 1 },
+    tasksAtEnd: { 'us-east-1a': 1, 'us-east-1b': 1, 'us-east-1c': 0 },
+    rebalancedAt: START + 9000,
+    rebalanceLastSeen: [],
+    ...overrides,
+  });
+  const drillInput = (overrides: Partial<ZoneDrillInput> = {}, rest: Partial<ReportInput> = {}): ReportInput =>
+    input({
+      options: parseChaosOptions({ killAz: 'us-east-1a', rps: '10', baseline: '1', settle: '1', timeout: '60', maxFailures: '5' }),
+      replacements: [{ id: 'ccc', az: 'us-east-1c', ip: '10.0.3.30' }, { id: 'ddd', az: 'us-east-1b', ip: '10.0.2.40' }],
+      zoneDrill: drill(overrides),
+      ...rest,
+    });
+
+  it('reports the subnets left out and given back, where each new task landed, and the rebalance, relative to the stop', () => {
+    const report = assembleReport(drillInput());
+    expect(report.zoneDrill).toEqual({
+      az: 'us-east-1a',
+      subnets: plan.subnets,
+      excludedSubnets: ['subnet-aaa'],
+      excludedSeconds: -0.1,
+      holdSeconds: 0,
+      restore: true,
+      restoredSeconds: 4,
+      restoreError: null,
+      startedInFailedZone: [],
+      tasksPerAz: { before: drill().tasksBefore, recovered: drill().tasksAtRecovery, end: drill().tasksAtEnd },
+      rebalancedSeconds: 8,
+      rebalanceLastSeen: [],
+    });
+    expect(report.verdict).toBe('recovered in 3.5s with every new task outside us-east-1a; us-east-1a restored at +4.0s, rebalanced at +8.0s; 1 of 5 requests failed (allowed 5)');
+    expect(chaosReportProblem(JSON.parse(JSON.stringify(report)))).toBeUndefined();
+    const lines = renderChaosLines(report);
+    expect(lines.slice(3, 10)).toEqual([
+      '',
+      'Zone drill (us-east-1a):',
+      '  zone taken away: us-east-1a: subnets subnet-aaa left out at -0.1s; the service kept subnet-bbb, subnet-ccc',
+      '  landed in:       us-east-1b 1, us-east-1c 1 (none in us-east-1a)',
+      '  tasks per AZ:    before us-east-1a 1, us-east-1b 1, us-east-1c 0; recovered us-east-1a 0, us-east-1b 1, us-east-1c 1; end us-east-1a 1, us-east-1b 1, us-east-1c 0',
+      '  restored:        at +4.0s: subnets subnet-aaa, subnet-bbb, subnet-ccc',
+      '  rebalanced:      at +8.0s',
+    ]);
+  });
+
+  it('fails on a task in the zone taken away, a restore that failed, or no rebalance within --timeout', () => {
+    const inZone = assembleReport(drillInput({ startedInFailedZone: [{ id: 'eee', az: 'us-east-1a' }] }));
+    expect(inZone).toMatchObject({ passed: false, verdict: 'task eee started in us-east-1a, the zone the drill took away' });
+    const broken = assembleReport(drillInput({ restoredAt: undefined, rebalancedAt: undefined, restoreError: 'Rate exceeded' }));
+    expect(broken.verdict).toBe('the subnets of us-east-1a could not be given back (Rate exceeded): run `ecs-ha up`');
+    expect(renderChaosLines(broken)).toContain('  restored:        FAILED (Rate exceeded): run `ecs-ha up` to give subnet-aaa back');
+    const unbalanced = assembleReport(drillInput({ rebalancedAt: undefined, rebalanceLastSeen: ['tasks not spread evenly: us-east-1a 2, us-east-1b 0, us-east-1c 0'] }));
+    expect(unbalanced.verdict).toBe('not rebalanced within 60s of the restore (last seen: tasks not spread evenly: us-east-1a 2, us-east-1b 0, us-east-1c 0)');
+    // Not followed after an interruption: the interruption is the reason, not the rebalance.
+    const interrupted = assembleReport(drillInput({ rebalancedAt: undefined }, { interrupted: true }));
+    expect(interrupted.verdict).toBe('interrupted before the test finished');
+  });
+
+  it('the page shows the drill rows and marks the zone leaving, coming back and the rebalance', () => {
+    const report = assembleReport(
+      drillInput({}, {
+        timeline: [
+          { event: 'zone excluded', seconds: -0.1, detail: 'subnets subnet-aaa left out' },
+          { event: 'stop requested', seconds: 0, taskId: 'aaa' },
+          { event: 'deployment move', seconds: 2, taskId: 'bbb', detail: 'stopped by ECS: the change of subnets is a new deployment' },
+          { event: 'steady', seconds: 3.5 },
+          { event: 'zone restored', seconds: 4, detail: 'subnets subnet-aaa, subnet-bbb, subnet-ccc' },
+          { event: 'rebalanced', seconds: 8, detail: 'us-east-1a 1, us-east-1b 1, us-east-1c 0' },
+        ],
+      }),
+    );
+    const page = chaosDocument(report, '2026-11-26T22:20:00.000Z');
+    expect(page.summaryRows).toEqual(expect.arrayContaining([
+      ['zone taken away', 'us-east-1a: subnets subnet-aaa left out at -0.1s; the service kept subnet-bbb, subnet-ccc'],
+      ['landed in', 'us-east-1b 1, us-east-1c 1 (none in us-east-1a)'],
+      ['restored', 'at +4.0s: subnets subnet-aaa, subnet-bbb, subnet-ccc'],
+      ['rebalanced', 'at +8.0s'],
+    ]));
+    expect(page.markers.map((m) => [m.label, m.kind])).toEqual([
+      ['zone excluded', 'action'],
+      ['stop requested', 'action'],
+      ['deployment move', 'info'],
+      ['steady', 'done'],
+      ['zone restored', 'action'],
+      ['rebalanced', 'done'],
+    ]);
+  });
+
+  it('a report without a drill (kill-one, or an earlier version) is still read; a malformed drill is refused', () => {
+    const plain = JSON.parse(JSON.stringify(assembleReport(input())));
+    expect(plain.zoneDrill).toBeUndefined();
+    expect(chaosReportProblem(plain)).toBeUndefined();
+    const stored = JSON.parse(JSON.stringify(assembleReport(drillInput())));
+    expect(chaosReportProblem({ ...stored, zoneDrill: { ...stored.zoneDrill, excludedSubnets: 'subnet-aaa' } })).toBe('"zoneDrill" has no "az", "subnets" or "excludedSubnets"');
+    expect(chaosReportProblem({ ...stored, zoneDrill: { ...stored.zoneDrill, restoredSeconds: 'soon' } })).toBe('"zoneDrill" has a time that is neither a number nor null');
+    expect(chaosReportProblem({ ...stored, zoneDrill: { ...stored.zoneDrill, tasksPerAz: { before: { a: 'x' } } } })).toBe('"zoneDrill" "tasksPerAz" is incomplete');
+    expect(chaosReportProblem({ ...stored, zoneDrill: null })).toBe('"zoneDrill" is not an object');
   });
 });

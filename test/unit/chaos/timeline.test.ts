@@ -60,7 +60,7 @@ describe('RecoveryTracker', () => {
     const moved = task('moved', 'PROVISIONING', { az: 'us-east-1c' });
     const events = tracker.observe({ ...steadyLook, at: T0 + 25_000, tasks: [other, replacement, moved] });
     expect(events).toEqual([
-      { event: 'rebalancing move', seconds: 25, taskId: 'third', detail: 'stopped by ECS, not by this test' },
+      { event: 'rebalancing move', seconds: 25, taskId: 'third', detail: 'stopped by ECS in us-east-1b, not by this test' },
       { event: 'rebalancing move', seconds: 25, taskId: 'moved', detail: 'started in us-east-1c after the service was steady again' },
     ]);
     expect(tracker.replacements.map((r) => r.id)).toEqual(['new']);

@@ -5,6 +5,7 @@
  */
 import { DeleteRepositoryCommand, DescribeRepositoriesCommand, ECRClient, ListTagsForResourceCommand as ListEcrTags } from '@aws-sdk/client-ecr';
 import { DeleteSecurityGroupCommand, DescribeSecurityGroupsCommand, EC2Client } from '@aws-sdk/client-ec2';
+import { ApplicationAutoScalingClient, DescribeScalableTargetsCommand } from '@aws-sdk/client-application-auto-scaling';
 import { CloudWatchLogsClient, DescribeLogGroupsCommand } from '@aws-sdk/client-cloudwatch-logs';
 import { DeleteServiceCommand, DescribeClustersCommand, DescribeServicesCommand, DescribeTaskDefinitionCommand, ECSClient, UpdateServiceCommand } from '@aws-sdk/client-ecs';
 import { ListNamespacesCommand, ServiceDiscoveryClient } from '@aws-sdk/client-servicediscovery';
@@ -40,6 +41,7 @@ const elbv2 = mockClient(ElasticLoadBalancingV2Client);
 const sts = mockClient(STSClient);
 const logs = mockClient(CloudWatchLogsClient);
 const sd = mockClient(ServiceDiscoveryClient);
+const autoScaling = mockClient(ApplicationAutoScalingClient);
 
 const OTHER_ACCOUNT = '999999999999';
 const STACK_TAG = { Key: 'ecs-ha:stack', Value: 'demo' };
@@ -70,7 +72,7 @@ function plant(s: Session, records: Record<string, { id: string; arn?: string; o
 const down = (s: Session) => runDown(s, { yes: true, timeoutMs: 60_000, ask: async () => true });
 
 beforeEach(() => {
-  for (const client of [ecr, iam, ec2, ecs, elbv2, sts, logs, sd]) client.reset();
+  for (const client of [ecr, iam, ec2, ecs, elbv2, sts, logs, sd, autoScaling]) client.reset();
   sts.on(GetCallerIdentityCommand).resolves({ Account: ACCOUNT });
   // Nothing of the stack's own exists unless a test says so.
   ecr.on(DescribeRepositoriesCommand).rejects(awsError('RepositoryNotFoundException', "The repository with name 'demo' does not exist in the registry with id '123456789012'"));
@@ -84,6 +86,7 @@ beforeEach(() => {
   logs.on(DescribeLogGroupsCommand).resolves({ logGroups: [] });
   elbv2.on(DescribeTargetGroupsCommand).rejects(awsError('TargetGroupNotFoundException', 'One or more target groups not found'));
   sd.on(ListNamespacesCommand).resolves({ Namespaces: [] });
+  autoScaling.on(DescribeScalableTargetsCommand).resolves({ ScalableTargets: [] });
 });
 
 describe('down with a state file edited to point at what the user owns', () => {

@@ -25,7 +25,7 @@ const SERVICE_ARN = `arn:aws:ecs:${REGION}:${ACCOUNT}:service/demo/demo`;
 const TD1 = `arn:aws:ecs:${REGION}:${ACCOUNT}:task-definition/demo:1`;
 const TD2 = `arn:aws:ecs:${REGION}:${ACCOUNT}:task-definition/demo:2`;
 const TG = `arn:aws:elasticloadbalancing:${REGION}:${ACCOUNT}:targetgroup/demo-tg/0123456789abcdef`;
-const ZONES: Record<string, string> = { 'subnet-aaa': 'us-east-1a', 'subnet-bbb': 'us-east-1b' };
+const ZONES: Record<string, string> = { 'subnet-aaa': 'us-east-1a', 'subnet-bbb': 'us-east-1b', 'subnet-ccc': 'us-east-1c' };
 const APP_DIR = '/srv/demo-app';
 const T0 = 1_700_000_000_000;
 const HA_SETTINGS: Partial<ServiceSettings> = {
@@ -590,6 +590,135 @@ describe('Scheduler: scaling in', () => {
   });
 });
 
+/** Moto now names these subnets, as after an UpdateService with a networkConfiguration (told to the scheduler when `seen`). */
+async function moveTo(p: Plane, subnets: string[], seen = true): Promise<void> {
+  p.world.service.networkConfiguration = { awsvpcConfiguration: { subnets, securityGroups: ['sg-tasks'], assignPublicIp: 'ENABLED' } };
+  if (seen) p.scheduler.serviceUpdated('demo', structuredClone(p.world.service), {}, false);
+  await p.settle();
+}
+
+/** Serves every task of the primary deployment and lets the older ones finish stopping: the deployment completes. */
+async function complete(p: Plane): Promise<void> {
+  p.serve(...p.ofDeployment(p.primary()));
+  await p.pass();
+  for (const task of p.tasks().filter((t) => t.desiredStatus === 'STOPPED' && t.lastStatus !== 'STOPPED')) p.life.finish(task);
+  await p.settle();
+  await p.pass();
+  expect(p.deployments()).toHaveLength(1);
+  expect(p.primary().rolloutState).toBe('COMPLETED');
+}
+
+const zonesOf = (tasks: LocalTask[]): string[] => tasks.map((t) => t.availabilityZone);
+
+describe('Scheduler: a change of subnets (a zone taken away and given back)', () => {
+  it('is a new deployment, placed only in the AZs of the subnets given now; a task stopped meanwhile is not replaced in the zone left out', async () => {
+    const p = plane(2);
+    const [a, b] = await steady(p);
+    const first = p.primary();
+
+    await moveTo(p, ['subnet-bbb', 'subnet-ccc']);
+    const second = p.primary();
+    // Within the UpdateService call, as ECS does for a new network configuration.
+    expect(second).not.toBe(first);
+    expect(second).toMatchObject({ status: 'PRIMARY', taskDefinition: TD1, rolloutState: 'IN_PROGRESS' });
+    expect(p.scheduler.deploymentNetwork(second.id)?.awsvpcConfiguration.subnets).toEqual(['subnet-bbb', 'subnet-ccc']);
+    expect(p.scheduler.deploymentNetwork(first.id)?.awsvpcConfiguration.subnets).toEqual(['subnet-aaa', 'subnet-bbb']);
+    expect(zonesOf(p.ofDeployment(second))).toEqual(['us-east-1c', 'us-east-1b']);
+    expect(p.ofDeployment(second).map((t) => t.subnetId)).toEqual(['subnet-ccc', 'subnet-bbb']);
+
+    // The drill stops the zone's task: nothing new goes to us-east-1a.
+    p.scheduler.stopTask(a!, 'ecs-ha chaos: kill-az us-east-1a test');
+    await p.settle();
+    await complete(p);
+    expect(p.life.stops.map((s) => s.task)).toEqual([a, b]);
+    expect(zonesOf(p.live())).toEqual(['us-east-1c', 'us-east-1b']);
+    expect(p.tasks().filter((t) => t.availabilityZone === 'us-east-1a')).toEqual([a]);
+    expect(p.scheduler.deploymentNetwork(first.id)).toBeUndefined();
+
+    // Given back straight to moto (not through the endpoint): a new deployment all the same, over every AZ.
+    await moveTo(p, ['subnet-aaa', 'subnet-bbb', 'subnet-ccc'], false);
+    await p.pass();
+    const third = p.primary();
+    expect(third).not.toBe(second);
+    // Spread by the service's tasks per AZ: us-east-1a first (none there), then a tie broken by subnet order.
+    expect(zonesOf(p.ofDeployment(third))).toEqual(['us-east-1a', 'us-east-1a']);
+    await complete(p);
+    // Rebalancing is off in this service: the tasks stay bunched.
+    await p.pass();
+    expect(zonesOf(p.live())).toEqual(['us-east-1a', 'us-east-1a']);
+    expect(p.events().some((e) => e.includes('AZ balanced'))).toBe(false);
+  });
+
+  it('with Availability Zone rebalancing ENABLED, a steady service bunched in one AZ gets a task started in the emptiest AZ, then one stopped in the busiest once the new one serves', async () => {
+    const p = plane(2);
+    const settings = { ...HA_SETTINGS, availabilityZoneRebalancing: 'ENABLED' };
+    p.world.service.networkConfiguration = { awsvpcConfiguration: { subnets: ['subnet-aaa', 'subnet-bbb', 'subnet-ccc'], assignPublicIp: 'ENABLED' } };
+    await steady(p, settings);
+    await moveTo(p, ['subnet-bbb', 'subnet-ccc']);
+    await complete(p);
+    // Balanced over the AZs the service has now: no move.
+    await p.pass();
+    expect(p.events().some((e) => e.includes('AZ balanced'))).toBe(false);
+
+    await moveTo(p, ['subnet-aaa', 'subnet-bbb', 'subnet-ccc']);
+    expect(zonesOf(p.ofDeployment(p.primary()))).toEqual(['us-east-1a', 'us-east-1a']);
+    await complete(p);
+    const [a1, a2] = p.live();
+    // Steady and bunched: the move starts (the pass that completed the deployment also looked).
+    const added = p.live().find((t) => t !== a1 && t !== a2);
+    expect(added).toMatchObject({ availabilityZone: 'us-east-1b', deploymentId: p.primary().id, lastStatus: 'PROVISIONING' });
+    expect(p.events().slice(0, 2)).toEqual([
+      `demo has started 1 tasks in us-east-1b to AZ Rebalance: ${added!.id}.`,
+      'service (demo) is not AZ balanced with 2 tasks in us-east-1a, 0 tasks in us-east-1b, 0 tasks in us-east-1c. AZ Rebalancing in progress.',
+    ]);
+    // maximumPercent allows more, but one move at a time; nothing stops before the new task serves.
+    const stopsBefore = p.life.stops.length;
+    p.life.up(added!);
+    p.targets.set(added!.ip, 'initial');
+    await p.pass();
+    expect(p.life.stops).toHaveLength(stopsBefore);
+    expect(p.live()).toHaveLength(3);
+
+    p.healthy(added!);
+    await p.pass();
+    const stopped = p.life.stops.slice(stopsBefore);
+    expect(stopped).toHaveLength(1);
+    expect(stopped[0]).toMatchObject({ code: 'ServiceSchedulerInitiated', reason: `Availability Zone rebalancing initiated by (deployment ${p.primary().id})` });
+    expect([a1, a2]).toContain(stopped[0]!.task);
+    expect(p.events()).toContain(`demo has stopped 1 running tasks in us-east-1a due to AZ rebalancing: ${stopped[0]!.task.id}.`);
+    expect(zonesOf(p.live()).sort()).toEqual(['us-east-1a', 'us-east-1b']);
+    expect(p.events()[0]).toBe('service (demo) is AZ balanced with 1 tasks in us-east-1a, 1 tasks in us-east-1b, 0 tasks in us-east-1c.');
+    p.life.finish(stopped[0]!.task);
+    await p.settle();
+    await p.pass();
+    expect(p.local().steady).toBe(true);
+    // Balanced: nothing more moves.
+    await p.pass();
+    expect(p.tasks().filter((t) => t.desiredStatus === 'RUNNING')).toHaveLength(2);
+  });
+
+  it('rebalancing waits for room under maximumPercent, and starts once the setting allows the extra task', async () => {
+    const p = plane(2);
+    p.world.service.networkConfiguration = { awsvpcConfiguration: { subnets: ['subnet-bbb', 'subnet-ccc'], assignPublicIp: 'ENABLED' } };
+    await steady(p);
+    await moveTo(p, ['subnet-aaa', 'subnet-bbb', 'subnet-ccc']);
+    await complete(p);
+    expect(zonesOf(p.live())).toEqual(['us-east-1a', 'us-east-1a']);
+
+    // Turned on with maximumPercent 100: two tasks are already the most allowed.
+    p.scheduler.serviceUpdated('demo', structuredClone(p.world.service), { availabilityZoneRebalancing: 'ENABLED', maximumPercent: 100, minimumHealthyPercent: 50 }, false);
+    await p.settle();
+    await p.pass();
+    expect(p.live()).toHaveLength(2);
+    expect(p.events().some((e) => e.includes('AZ Rebalanc'))).toBe(false);
+
+    p.scheduler.serviceUpdated('demo', structuredClone(p.world.service), { maximumPercent: 150 }, false);
+    await p.settle();
+    expect(zonesOf(p.live())).toEqual(['us-east-1a', 'us-east-1a', 'us-east-1b']);
+    expect(p.events()[0]).toMatch(/^demo has started 1 tasks in us-east-1b to AZ Rebalance: [0-9a-f]{32}\.$/);
+  });
+});
+
 describe('Scheduler: deployment circuit breaker', () => {
   it('fails a deployment after 3 failed tasks and rolls back to the previous one, whose tasks keep running', async () => {
     const p = plane(2);
@@ -778,6 +907,27 @@ describe('Scheduler: deleting the service', () => {
     await p.pass();
     expect(p.tasks()).toHaveLength(3);
     expect(p.tasks().every((t) => t.lastStatus === 'STOPPED')).toBe(true);
+  });
+
+  it('a service created while a pass is reading moto is not taken for deleted by that pass', async () => {
+    const p = plane(2);
+    let release!: () => void;
+    const gate = new Promise<void>((resolve) => (release = resolve));
+    const listed = p.world.services.bind(p.world);
+    // The pass under way read moto before CreateService: it lists nothing; later passes list the service.
+    let reads = 0;
+    p.world.services = async () => {
+      if (reads++ > 0) return listed();
+      await gate;
+      return [];
+    };
+    p.scheduler.poke();
+    p.scheduler.serviceCreated('demo', structuredClone(p.world.service), HA_SETTINGS);
+    release();
+    await p.settle();
+    expect(reads).toBeGreaterThan(1);
+    expect(p.local().deleted).toBe(false);
+    expect(p.live()).toHaveLength(2);
   });
 
   it('a service moto stops listing is drained the same way', async () => {

@@ -6,8 +6,9 @@ import { allows, iamActionFor, policyDocument, type PolicyDocument, type PolicyS
 
 const policy = policyDocument();
 
+/** The Allow statements that grant this action, exactly or by a wildcard such as `ec2:Describe*`. */
 function statementsWith(doc: PolicyDocument, action: string): PolicyStatement[] {
-  return doc.Statement.filter((s) => s.Action.includes(action));
+  return doc.Statement.filter((s) => s.Effect === 'Allow' && allows({ Version: '2012-10-17', Statement: [s] }, action));
 }
 
 /** The trace's service name for each SDK package src/ imports commands from. */
@@ -41,6 +42,12 @@ function commandsInSource(): Array<{ file: string; service: string; operation: s
 }
 
 describe('policyDocument', () => {
+  it('fits in one customer managed policy: at most 6,144 characters without whitespace, even for the longest stack name and an adopted role', () => {
+    // IAM counts every character but whitespace; JSON.stringify without indentation has none outside strings, and the policy's strings have none.
+    const longest = policyDocument({ stack: 'a'.repeat(28), executionRole: `arn:aws:iam::123456789012:role/${'r'.repeat(64)}` });
+    for (const document of [policyDocument(), longest]) expect(JSON.stringify(document).length).toBeLessThanOrEqual(6_144);
+  });
+
   it('is a valid IAM document: Version 2012-10-17, every statement with a unique Sid, Effect, Action and Resource', () => {
     const parsed = JSON.parse(JSON.stringify(policy)) as PolicyDocument;
     expect(parsed.Version).toBe('2012-10-17');
@@ -123,6 +130,30 @@ describe('policyDocument', () => {
     expect(statementsWith(scoped, 'ec2:DeleteSecurityGroup')[0]!.Condition).toEqual({ StringLike: { 'aws:ResourceTag/ecs-ha:stack': 'shop' } });
     // Scoping changes resources, never the actions.
     expect(scoped.Statement.flatMap((s) => s.Action)).toEqual(policy.Statement.flatMap((s) => s.Action));
+  });
+
+  it('has what `up --autoscale` and `down` need: the scalable target and policy, their tag, the alarms and the service-linked role', () => {
+    for (const action of [
+      'application-autoscaling:RegisterScalableTarget', 'application-autoscaling:PutScalingPolicy', 'application-autoscaling:DeleteScalingPolicy',
+      'application-autoscaling:DeregisterScalableTarget', 'application-autoscaling:TagResource', 'application-autoscaling:ListTagsForResource',
+      'application-autoscaling:DescribeScalableTargets', 'application-autoscaling:DescribeScalingPolicies', 'application-autoscaling:DescribeScalingActivities',
+      'cloudwatch:DescribeAlarms',
+    ]) {
+      expect(allows(policy, action), action).toBe(true);
+    }
+    // The wildcards that keep the document short match exactly those actions, nothing else of the API.
+    for (const action of ['application-autoscaling:PutScheduledAction', 'application-autoscaling:DeleteScheduledAction', 'application-autoscaling:UntagResource']) {
+      expect(allows(policy, action), action).toBe(false);
+    }
+    // Target tracking makes and removes its own alarms: those, not the account's others.
+    expect(allows(policy, 'cloudwatch:PutMetricAlarm', 'arn:aws:cloudwatch:us-east-1:123456789012:alarm:TargetTracking-service/shop/shop-AlarmHigh-7faa8c36')).toBe(true);
+    expect(allows(policy, 'cloudwatch:DeleteAlarms', 'arn:aws:cloudwatch:us-east-1:123456789012:alarm:TargetTracking-service/shop/shop-AlarmLow-aec8c8ca')).toBe(true);
+    expect(allows(policy, 'cloudwatch:DeleteAlarms', 'arn:aws:cloudwatch:us-east-1:123456789012:alarm:billing-over-100')).toBe(false);
+    // The first RegisterScalableTarget of an ECS service in an account creates Application Auto Scaling's role for ECS.
+    const role = 'arn:aws:iam::123456789012:role/aws-service-role/ecs.application-autoscaling.amazonaws.com/AWSServiceRoleForApplicationAutoScaling_ECSService';
+    expect(allows(policy, 'iam:CreateServiceLinkedRole', role)).toBe(true);
+    expect(statementsWith(policy, 'iam:CreateServiceLinkedRole')[0]!.Condition?.StringEquals?.['iam:AWSServiceName']).toContain('ecs.application-autoscaling.amazonaws.com');
+    expect(allows(policy, 'iam:CreateServiceLinkedRole', 'arn:aws:iam::123456789012:role/aws-service-role/rds.application-autoscaling.amazonaws.com/AWSServiceRoleForApplicationAutoScaling_RDSCluster')).toBe(false);
   });
 
   it('with an adopted execution role, may read and pass it but not change it', () => {

@@ -4,6 +4,7 @@ import { beforeEach, describe, expect, it } from 'vitest';
 import { EnvironmentError, ExitCode } from '../../../src/errors.js';
 import { clusterStep } from '../../../src/steps/cluster.js';
 import { awsError, testContext } from '../../helpers/context.js';
+import { planThenEnsure, writesOf } from '../core/planAgreement.js';
 
 const ecs = mockClient(ECSClient);
 const arn = 'arn:aws:ecs:us-east-1:123456789012:cluster/demo';
@@ -166,5 +167,48 @@ describe('cluster step: ECS service-linked role not usable yet', () => {
 
   it('waits for the service-linked role step', () => {
     expect(clusterStep.dependsOn).toContain('serviceLinkedRole');
+  });
+});
+
+describe('cluster plan', () => {
+  const writes = writesOf(ecs);
+
+  it('create: no cluster of the name (a later step sees it new)', async () => {
+    const ctx = testContext();
+    ecs.on(DescribeClustersCommand).resolves({ clusters: [], failures: [{ reason: 'MISSING' }] });
+    ecs.on(CreateClusterCommand).resolves({ cluster: { clusterArn: arn } });
+
+    expect(await planThenEnsure(clusterStep, ctx, writes)).toMatchObject({ action: 'create', resource: 'ECS cluster demo' });
+  });
+
+  it('create: the recorded cluster was deleted behind its back', async () => {
+    const ctx = testContext();
+    ctx.state.record('cluster', { id: 'demo', arn, origin: 'created' });
+    ecs.on(DescribeClustersCommand).resolves({ clusters: [{ clusterArn: arn, status: 'INACTIVE' }] });
+    ecs.on(CreateClusterCommand).resolves({ cluster: { clusterArn: arn } });
+
+    expect((await planThenEnsure(clusterStep, ctx, writes)).action).toBe('create');
+  });
+
+  it('keep: the recorded cluster exists', async () => {
+    const ctx = testContext();
+    ctx.state.record('cluster', { id: 'demo', arn, origin: 'created' });
+    ecs.on(DescribeClustersCommand).resolves({ clusters: [{ clusterArn: arn, status: 'ACTIVE' }] });
+
+    expect(await planThenEnsure(clusterStep, ctx, writes)).toEqual({ action: 'keep', resource: 'ECS cluster demo' });
+  });
+
+  it('adopt: an untagged cluster of the name', async () => {
+    const ctx = testContext();
+    ecs.on(DescribeClustersCommand).resolves({ clusters: [{ clusterArn: arn, status: 'ACTIVE', tags: [] }] });
+
+    expect((await planThenEnsure(clusterStep, ctx, writes)).action).toBe('adopt');
+  });
+
+  it('keep: a tagged cluster the state lost', async () => {
+    const ctx = testContext();
+    ecs.on(DescribeClustersCommand).resolves({ clusters: [{ clusterArn: arn, status: 'ACTIVE', tags: [{ key: 'ecs-ha:stack', value: 'demo' }] }] });
+
+    expect(await planThenEnsure(clusterStep, ctx, writes)).toMatchObject({ action: 'keep', detail: expect.stringContaining('not in the state file') });
   });
 });

@@ -14,6 +14,7 @@ import { beforeEach, describe, expect, it } from 'vitest';
 import { isMutatingOperation } from '../../../src/aws/clients.js';
 import { discoveryServiceStep } from '../../../src/steps/discoveryService.js';
 import { awsError, testContext, type TestContext } from '../../helpers/context.js';
+import { planContext, planThenEnsure, writesOf } from '../core/planAgreement.js';
 
 const sd = mockClient(ServiceDiscoveryClient);
 const namespaceId = 'ns-abc123';
@@ -234,5 +235,42 @@ describe('discovery service step', () => {
     await discoveryServiceStep.discover(ctx);
 
     expect(ctx.state.get('discoveryService')).toMatchObject({ id, origin: 'created' });
+  });
+});
+
+describe('discovery service plan', () => {
+  const writes = writesOf(sd);
+
+  it('create: a new namespace holds no service, and is not asked', async () => {
+    const planCtx = planContext(testContext());
+    planCtx.state.foreseeNew('namespace', 'Cloud Map namespace');
+
+    expect(await discoveryServiceStep.plan!(planCtx)).toMatchObject({ action: 'create', resource: 'Cloud Map service app.demo.local' });
+    expect(sd.calls()).toHaveLength(0);
+  });
+
+  it('create: no service of the name in the namespace', async () => {
+    const ctx = withNamespace();
+    sd.on(ListServicesCommand).resolves({ Services: [] });
+    sd.on(CreateServiceCommand).resolves({ Service: { Id: id, Arn: arn, Name: 'app' } });
+
+    expect((await planThenEnsure(discoveryServiceStep, ctx, writes)).action).toBe('create');
+  });
+
+  it('keep: the recorded service', async () => {
+    const ctx = withNamespace();
+    ctx.state.record('discoveryService', { id, arn, origin: 'created', details: { name: 'app' } });
+    sd.on(ListServicesCommand).resolves({ Services: [summary] });
+
+    expect(await planThenEnsure(discoveryServiceStep, ctx, writes)).toEqual({ action: 'keep', resource: 'Cloud Map service app.demo.local' });
+  });
+
+  it('adopt: an untagged service of the name in the namespace', async () => {
+    const ctx = withNamespace();
+    sd.on(ListServicesCommand).resolves({ Services: [summary] });
+    sd.on(GetServiceCommand).resolves({ Service: { Id: id, Arn: arn, Name: 'app', NamespaceId: namespaceId } });
+    sd.on(ListTagsForResourceCommand).resolves({ Tags: [] });
+
+    expect((await planThenEnsure(discoveryServiceStep, ctx, writes)).action).toBe('adopt');
   });
 });

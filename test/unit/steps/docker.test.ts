@@ -9,6 +9,7 @@ import { contentHash, imageTagFor } from '../../../src/steps/image.js';
 import { ALL_STEPS } from '../../../src/steps/index.js';
 import type { StackConfig } from '../../../src/config.js';
 import { scriptedRunner, testContext, type TestContext } from '../../helpers/context.js';
+import { planContext } from '../core/planAgreement.js';
 
 function appDir(): string {
   const dir = mkdtempSync(join(tmpdir(), 'ecs-ha-app-'));
@@ -67,5 +68,28 @@ describe('environment checks come first', () => {
     const checks = gated.filter((s) => s.checksEnvironment).map((s) => s.id);
     expect(checks.sort()).toEqual(['docker', 'network']);
     for (const step of gated.filter((s) => !s.checksEnvironment)) expect(step.dependsOn, step.id).toEqual(expect.arrayContaining(['docker', 'network']));
+  });
+});
+
+describe('docker plan: the same check, nothing to make', () => {
+  it('asks Docker as ensure does, and says so', async () => {
+    const ctx = context({ runner: scriptedRunner((_, args) => (args[0] === 'version' ? { stdout: '27.3.1\n' } : {})) });
+    expect(await dockerStep.plan!(planContext(ctx))).toEqual({ action: 'none', resource: 'Docker', detail: 'Docker 27.3.1 answers' });
+  });
+
+  it('Docker missing is exit 3 for the plan too, when up would need it', async () => {
+    const missing = Object.assign(new Error('spawn docker ENOENT'), { code: 'ENOENT' });
+    await expect(dockerStep.plan!(planContext(context({ runner: scriptedRunner(() => missing) })))).rejects.toMatchObject({ exitCode: ExitCode.environment });
+  });
+
+  it('needs no Docker with --image, and asks nothing', async () => {
+    const ctx = context({ config: { image: 'repo/app:1' } });
+    expect(await dockerStep.plan!(planContext(ctx))).toEqual({ action: 'none', resource: 'Docker', detail: 'Docker not needed (--image given)' });
+    expect(ctx.runner.commands).toEqual([]);
+  });
+
+  it('refuses an app folder without a Dockerfile (exit 3)', async () => {
+    const ctx = context({ config: { appDir: mkdtempSync(join(tmpdir(), 'ecs-ha-empty-')) } });
+    await expect(dockerStep.plan!(planContext(ctx))).rejects.toMatchObject({ exitCode: ExitCode.environment });
   });
 });

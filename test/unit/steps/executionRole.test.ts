@@ -15,6 +15,7 @@ import { isMutatingOperation } from '../../../src/aws/clients.js';
 import { ExitCode, UsageError } from '../../../src/errors.js';
 import { executionRoleStep, roleNameOf } from '../../../src/steps/executionRole.js';
 import { awsError, testContext } from '../../helpers/context.js';
+import { planContext, planThenEnsure, writesOf } from '../core/planAgreement.js';
 
 const iam = mockClient(IAMClient);
 const name = 'demo-us-east-1-task-execution';
@@ -310,3 +311,65 @@ describe('task execution role step', () => {
   });
 });
 
+
+describe('task execution role plan', () => {
+  const writes = writesOf(iam);
+  const noRole = () => awsError('NoSuchEntityException', 'role not found', 404);
+
+  it('create: no role of the name; its ARN, which the task definition names, is foreseen as IAM gives it', async () => {
+    const ctx = testContext();
+    iam.on(GetRoleCommand).rejects(noRole());
+    iam.on(CreateRoleCommand).resolves({ Role: role });
+    iam.on(AttachRolePolicyCommand).resolves({});
+
+    expect(await planThenEnsure(executionRoleStep, ctx, writes)).toMatchObject({ action: 'create', resource: `task execution role ${name}` });
+  });
+
+  it('keep: its role exists with the policy attached', async () => {
+    const ctx = testContext();
+    ctx.state.record('executionRole', record);
+    iam.on(GetRoleCommand).resolves({ Role: { ...role, Tags: [stackTag] } });
+    iam.on(ListAttachedRolePoliciesCommand).resolves({ AttachedPolicies: [{ PolicyArn: policyArn }] });
+
+    expect(await planThenEnsure(executionRoleStep, ctx, writes)).toEqual({ action: 'keep', resource: `task execution role ${name}` });
+  });
+
+  it('update: its role lost the execution policy', async () => {
+    const ctx = testContext();
+    ctx.state.record('executionRole', record);
+    iam.on(GetRoleCommand).resolves({ Role: role });
+    iam.on(ListAttachedRolePoliciesCommand).resolves({ AttachedPolicies: [] });
+    iam.on(AttachRolePolicyCommand).resolves({});
+
+    expect(await planThenEnsure(executionRoleStep, ctx, writes)).toMatchObject({ action: 'update', detail: 'attach AmazonECSTaskExecutionRolePolicy' });
+  });
+
+  it('adopt: an untagged role of the name, left as it is even without the policy', async () => {
+    const ctx = testContext();
+    iam.on(GetRoleCommand).resolves({ Role: { ...role, Tags: [] } });
+    iam.on(ListAttachedRolePoliciesCommand).resolves({ AttachedPolicies: [] });
+
+    const change = await planThenEnsure(executionRoleStep, ctx, writes);
+
+    expect(change.action).toBe('adopt');
+    expect(change.detail).toContain('lacks AmazonECSTaskExecutionRolePolicy, left as it is');
+  });
+
+  it('adopt, then keep: a role given with --execution-role', async () => {
+    const userArn = 'arn:aws:iam::123456789012:role/service/my-exec';
+    const userRole = { ...role, RoleName: 'my-exec', Arn: userArn };
+    const ctx = testContext({ config: { executionRole: userArn } });
+    iam.on(GetRoleCommand).resolves({ Role: userRole });
+    iam.on(ListAttachedRolePoliciesCommand).resolves({ AttachedPolicies: [{ PolicyArn: policyArn }] });
+
+    expect(await planThenEnsure(executionRoleStep, ctx, writes)).toMatchObject({ action: 'adopt', detail: expect.stringContaining('given with --execution-role') });
+    expect((await planThenEnsure(executionRoleStep, ctx, writes)).action).toBe('keep');
+  });
+
+  it('a given role that does not exist is the usage error up gives, before anything', async () => {
+    const ctx = testContext({ config: { executionRole: 'nope' } });
+    iam.on(GetRoleCommand).rejects(noRole());
+
+    await expect(executionRoleStep.plan!(planContext(ctx))).rejects.toBeInstanceOf(UsageError);
+  });
+});

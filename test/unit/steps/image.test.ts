@@ -9,6 +9,7 @@ import type { CommandRunner, RunOptions } from '../../../src/process/runner.js';
 import { contentHash, imageStep, imageTagFor, tagOf } from '../../../src/steps/image.js';
 import type { StackConfig } from '../../../src/config.js';
 import { awsError, scriptedRunner, testContext, type RecordedCommand, type TestContext } from '../../helpers/context.js';
+import { planContext, planThenEnsure } from '../core/planAgreement.js';
 
 const ecr = mockClient(ECRClient);
 const registry = '123456789012.dkr.ecr.us-east-1.amazonaws.com';
@@ -241,5 +242,65 @@ describe('content hash', () => {
 
   it('hashes the real app directory', () => {
     expect(contentHash(join(process.cwd(), 'container'), 'x86_64')).toMatch(/^[0-9a-f]{64}$/);
+  });
+});
+
+describe('image plan', () => {
+  /** What the image step writes: a push to ECR (docker push), counted as the image's create. */
+  const pushes = (ctx: TestContext) => () => ctx.runner.commands.filter((c) => c.args[0] === 'push').map(() => 'CreateImage (docker push)');
+
+  it('create: the app content is not in ECR; it would be built and pushed (without building now)', async () => {
+    const ctx = context();
+    const tag = expectedTag(ctx.config.appDir);
+
+    const change = await planThenEnsure(imageStep, ctx, pushes(ctx));
+
+    expect(change).toEqual({
+      action: 'create',
+      resource: `container image ${tag}`,
+      detail: `not in ECR: build for linux/amd64 from ${ctx.config.appDir} and push to ${repositoryUri}:${tag}`,
+    });
+  });
+
+  it('keep: the tag of the app content is in ECR already: nothing is built', async () => {
+    const ctx = context();
+    const tag = expectedTag(ctx.config.appDir);
+    ecr.on(DescribeImagesCommand).resolves({ imageDetails: [{ imageTags: [tag], imageDigest: 'sha256:abc' }] });
+
+    expect((await planThenEnsure(imageStep, ctx, pushes(ctx))).action).toBe('keep');
+  });
+
+  it('says the app changed since the image up used last', async () => {
+    const ctx = context();
+    ctx.state.record('image', { id: `${repositoryUri}:0123456789ab`, origin: 'created', details: { tag: '0123456789ab', pushed: true } });
+
+    const change = await imageStep.plan!(planContext(ctx));
+
+    expect(change).toMatchObject({ action: 'create', detail: expect.stringContaining("the app's files changed since the image up used last (0123456789ab)") });
+    expect(ctx.runner.commands).toEqual([]);
+  });
+
+  it('adopt, then keep: an image given with --image, with no call at all', async () => {
+    const ctx = context({ config: { image: 'public.ecr.aws/team/app:v1' } });
+
+    expect(await planThenEnsure(imageStep, ctx, pushes(ctx))).toMatchObject({ action: 'adopt', resource: 'container image public.ecr.aws/team/app:v1' });
+    expect((await planThenEnsure(imageStep, ctx, pushes(ctx))).action).toBe('keep');
+    expect(ecr.calls()).toHaveLength(0);
+  });
+
+  it('none: on the local emulator nothing is built', async () => {
+    const ctx = context({ config: { skipDocker: true } });
+
+    expect((await planThenEnsure(imageStep, ctx, pushes(ctx))).action).toBe('none');
+  });
+
+  it('create: a repository up would create holds no image, and is not asked', async () => {
+    const ctx = context();
+    const planCtx = planContext(ctx);
+    planCtx.state.foreseeNew('repository', 'ECR repository');
+
+    expect(await imageStep.plan!(planCtx)).toMatchObject({ action: 'create', detail: expect.stringContaining('push to the new repository') });
+    expect(ecr.calls()).toHaveLength(0);
+    expect(planCtx.state.isNew('image')).toBe(true);
   });
 });

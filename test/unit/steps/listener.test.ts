@@ -13,6 +13,7 @@ import { EnvironmentError } from '../../../src/errors.js';
 import type { Origin } from '../../../src/state/store.js';
 import { listenerStep } from '../../../src/steps/listener.js';
 import { awsError, testContext, type TestContext } from '../../helpers/context.js';
+import { planContext, planThenEnsure, writesOf } from '../core/planAgreement.js';
 
 const elbv2 = mockClient(ElasticLoadBalancingV2Client);
 const lbArn = 'arn:aws:elasticloadbalancing:us-east-1:123456789012:loadbalancer/app/demo-alb/0123456789abcdef';
@@ -233,5 +234,57 @@ describe('listener step', () => {
     elbv2.on(DescribeListenersCommand).rejects(Object.assign(awsError('LoadBalancerNotFoundException'), { Code: 'LoadBalancerNotFound' }));
     await listenerStep.discover(gone);
     expect(gone.state.get('listener')).toBeUndefined();
+  });
+});
+
+describe('listener plan', () => {
+  const writes = writesOf(elbv2);
+
+  it('create: a new load balancer has no listener, and is not asked', async () => {
+    const planCtx = planContext(withDependencies());
+    planCtx.state.foreseeNew('loadBalancer', 'load balancer');
+    planCtx.state.foreseeNew('targetGroup', 'target group');
+
+    expect(await listenerStep.plan!(planCtx)).toEqual({ action: 'create', resource: 'listener on port 80', detail: 'HTTP, forwards to the new target group' });
+    expect(elbv2.calls()).toHaveLength(0);
+  });
+
+  it('create: the load balancer has no listener on the port', async () => {
+    const ctx = withDependencies();
+    elbv2.on(DescribeListenersCommand).resolves({ Listeners: [https] });
+    elbv2.on(CreateListenerCommand).resolves({ Listeners: [ours] });
+
+    expect(await planThenEnsure(listenerStep, ctx, writes)).toEqual({ action: 'create', resource: 'listener on port 80', detail: 'HTTP, forwards to demo-tg' });
+  });
+
+  it('keep: its listener forwards to the target group', async () => {
+    const ctx = withDependencies();
+    recordOwn(ctx);
+    elbv2.on(DescribeListenersCommand).resolves({ Listeners: [ours, https] });
+
+    expect((await planThenEnsure(listenerStep, ctx, writes)).action).toBe('keep');
+  });
+
+  it('update: its listener forwards elsewhere (or to a target group up would create again)', async () => {
+    const ctx = withDependencies();
+    recordOwn(ctx);
+    elbv2.on(DescribeListenersCommand).resolves({ Listeners: [{ ...ours, DefaultActions: [{ Type: 'forward', TargetGroupArn: otherTgArn }] }] });
+    elbv2.on(ModifyListenerCommand).resolves({});
+
+    expect(await planThenEnsure(listenerStep, ctx, writes)).toMatchObject({ action: 'update', detail: 'forward to demo-tg' });
+
+    const planCtx = planContext(withDependencies());
+    planCtx.state.foreseeNew('targetGroup', 'target group');
+    elbv2.on(DescribeListenersCommand).resolves({ Listeners: [ours] });
+    elbv2.on(DescribeTagsCommand).resolves({ TagDescriptions: [{ ResourceArn: arn, Tags: stackTags }] });
+    expect(await listenerStep.plan!(planCtx)).toMatchObject({ action: 'update', detail: 'forward to the new target group' });
+  });
+
+  it('an adopted listener forwarding elsewhere is the exit-3 error up gives', async () => {
+    const ctx = withDependencies();
+    elbv2.on(DescribeListenersCommand).resolves({ Listeners: [{ ...ours, DefaultActions: [{ Type: 'forward', TargetGroupArn: otherTgArn }] }] });
+    elbv2.on(DescribeTagsCommand).resolves({ TagDescriptions: [{ ResourceArn: arn, Tags: [] }] });
+
+    await expect(listenerStep.plan!(planContext(ctx))).rejects.toBeInstanceOf(EnvironmentError);
   });
 });

@@ -10,6 +10,7 @@ import { mockClient } from 'aws-sdk-client-mock';
 import { beforeEach, describe, expect, it } from 'vitest';
 import { loadBalancerStep } from '../../../src/steps/loadBalancer.js';
 import { awsError, testContext, type TestContext } from '../../helpers/context.js';
+import { planThenEnsure, writesOf } from '../core/planAgreement.js';
 
 const elbv2 = mockClient(ElasticLoadBalancingV2Client);
 const vpcId = 'vpc-0aaaaaaaaaaaaaaaa';
@@ -227,5 +228,41 @@ describe('load balancer step', () => {
     elbv2.on(DescribeLoadBalancersCommand).rejects(lbNotFound());
     await loadBalancerStep.discover(none);
     expect(none.state.get('loadBalancer')).toBeUndefined();
+  });
+});
+
+describe('load balancer plan', () => {
+  const writes = writesOf(elbv2);
+
+  it('create: no load balancer of the name', async () => {
+    const ctx = withDependencies();
+    elbv2.on(DescribeLoadBalancersCommand).rejects(lbNotFound());
+    elbv2.on(CreateLoadBalancerCommand).resolves({ LoadBalancers: [liveLb] });
+
+    expect(await planThenEnsure(loadBalancerStep, ctx, writes)).toMatchObject({ action: 'create', resource: 'load balancer demo-alb' });
+  });
+
+  it('keep: the recorded one', async () => {
+    const ctx = withDependencies();
+    recordOwn(ctx);
+    elbv2.on(DescribeLoadBalancersCommand).resolves({ LoadBalancers: [liveLb] });
+
+    expect(await planThenEnsure(loadBalancerStep, ctx, writes)).toEqual({ action: 'keep', resource: 'load balancer demo-alb' });
+  });
+
+  it('keep, saying so: one in other subnets is left as it is', async () => {
+    const ctx = withDependencies();
+    recordOwn(ctx);
+    elbv2.on(DescribeLoadBalancersCommand).resolves({ LoadBalancers: [{ ...liveLb, AvailabilityZones: [{ ZoneName: 'us-east-1c', SubnetId: 'subnet-c' }] }] });
+
+    expect(await planThenEnsure(loadBalancerStep, ctx, writes)).toMatchObject({ action: 'keep', detail: 'uses subnets subnet-c, not the chosen subnet-a, subnet-b, left as it is' });
+  });
+
+  it('adopt: an untagged one of the name', async () => {
+    const ctx = withDependencies();
+    elbv2.on(DescribeLoadBalancersCommand).resolves({ LoadBalancers: [liveLb] });
+    elbv2.on(DescribeTagsCommand).resolves({ TagDescriptions: [{ ResourceArn: arn, Tags: [] }] });
+
+    expect((await planThenEnsure(loadBalancerStep, ctx, writes)).action).toBe('adopt');
   });
 });

@@ -11,6 +11,7 @@ import { beforeEach, describe, expect, it } from 'vitest';
 import { isMutatingOperation } from '../../../src/aws/clients.js';
 import { logGroupStep } from '../../../src/steps/logGroup.js';
 import { awsError, testContext } from '../../helpers/context.js';
+import { planThenEnsure, writesOf } from '../core/planAgreement.js';
 
 const logs = mockClient(CloudWatchLogsClient);
 const arn = 'arn:aws:logs:us-east-1:123456789012:log-group:/ecs/demo';
@@ -184,5 +185,56 @@ describe('log group step', () => {
     logs.on(ListTagsForResourceCommand).resolves({ tags: { 'ecs-ha:stack': 'other' } });
     await logGroupStep.discover(untagged);
     expect(untagged.state.get('logGroup')).toBeUndefined();
+  });
+});
+
+describe('log group plan', () => {
+  const writes = writesOf(logs);
+
+  it('create: no group of the name; its name and ARN are known before it exists', async () => {
+    const ctx = testContext({ config: { logRetentionDays: 14 } });
+    logs.on(DescribeLogGroupsCommand).resolves({ logGroups: [] });
+    logs.on(CreateLogGroupCommand).resolves({});
+    logs.on(PutRetentionPolicyCommand).resolves({});
+
+    expect(await planThenEnsure(logGroupStep, ctx, writes)).toEqual({ action: 'create', resource: 'log group /ecs/demo', detail: 'retention 14 days' });
+  });
+
+  it('keep: the recorded group with the wanted retention', async () => {
+    const ctx = testContext();
+    ctx.state.record('logGroup', record);
+    logs.on(DescribeLogGroupsCommand).resolves({ logGroups: [group] });
+
+    expect(await planThenEnsure(logGroupStep, ctx, writes)).toEqual({ action: 'keep', resource: 'log group /ecs/demo', detail: 'retention 7 days' });
+  });
+
+  it('update: its own group has another retention', async () => {
+    const ctx = testContext({ config: { logRetentionDays: 30 } });
+    ctx.state.record('logGroup', record);
+    logs.on(DescribeLogGroupsCommand).resolves({ logGroups: [{ ...group, retentionInDays: undefined }] });
+    logs.on(PutRetentionPolicyCommand).resolves({});
+
+    expect(await planThenEnsure(logGroupStep, ctx, writes)).toEqual({ action: 'update', resource: 'log group /ecs/demo', detail: 'retention never expire → 30 days' });
+  });
+
+  it('adopt: an untagged group, whose other retention is left as it is', async () => {
+    const ctx = testContext({ config: { logRetentionDays: 30 } });
+    logs.on(DescribeLogGroupsCommand).resolves({ logGroups: [group] });
+    logs.on(ListTagsForResourceCommand).resolves({ tags: { team: 'web' } });
+
+    const change = await planThenEnsure(logGroupStep, ctx, writes);
+
+    expect(change.action).toBe('adopt');
+    expect(change.detail).toContain('retention 7 days left as it is, not 30 days');
+  });
+
+  it('keep: a tagged group the state file lost is recorded again, nothing changes in AWS', async () => {
+    const ctx = testContext();
+    logs.on(DescribeLogGroupsCommand).resolves({ logGroups: [{ ...group, logGroupArn: arn }] });
+    logs.on(ListTagsForResourceCommand).resolves({ tags: { 'ecs-ha:stack': 'demo' } });
+
+    const change = await planThenEnsure(logGroupStep, ctx, writes);
+
+    expect(change).toMatchObject({ action: 'keep', detail: expect.stringContaining('not in the state file') });
   });
 });

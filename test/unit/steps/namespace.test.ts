@@ -13,6 +13,7 @@ import { beforeEach, describe, expect, it } from 'vitest';
 import { isMutatingOperation } from '../../../src/aws/clients.js';
 import { namespaceStep } from '../../../src/steps/namespace.js';
 import { awsError, testContext, type TestContext } from '../../helpers/context.js';
+import { planContext, planThenEnsure, single, writesOf } from '../core/planAgreement.js';
 
 const sd = mockClient(ServiceDiscoveryClient);
 const route53 = mockClient(Route53Client);
@@ -272,5 +273,47 @@ describe('namespace step', () => {
     sd.on(ListTagsForResourceCommand).resolves({ Tags: [{ Key: 'ecs-ha:stack', Value: 'other' }] });
     await namespaceStep.discover(untagged);
     expect(untagged.state.get('namespace')).toBeUndefined();
+  });
+});
+
+describe('namespace plan', () => {
+  const writes = writesOf(sd, route53);
+
+  it('create: no private namespace of the name', async () => {
+    const ctx = withNetwork();
+    sd.on(ListNamespacesCommand).resolves({ Namespaces: [] });
+    sd.on(CreatePrivateDnsNamespaceCommand).resolves({ OperationId: 'op-1' });
+    sd.on(GetOperationCommand, { OperationId: 'op-1' }).resolves({ Operation: { Id: 'op-1', Status: 'SUCCESS', Targets: { NAMESPACE: id } } });
+    sd.on(GetNamespaceCommand, { Id: id }).resolves({ Namespace: { Id: id, Arn: arn, Name: 'demo.local' } });
+
+    expect(await planThenEnsure(namespaceStep, ctx, writes)).toEqual({ action: 'create', resource: 'Cloud Map namespace demo.local', detail: 'private DNS, in vpc-1234abcd' });
+  });
+
+  it('keep: the recorded namespace', async () => {
+    const ctx = withNetwork();
+    ctx.state.record('namespace', { id, arn, origin: 'created', details: { name: 'demo.local' } });
+    sd.on(ListNamespacesCommand).resolves({ Namespaces: [summary] });
+
+    expect(await planThenEnsure(namespaceStep, ctx, writes)).toEqual({ action: 'keep', resource: 'Cloud Map namespace demo.local' });
+  });
+
+  it('adopt: an untagged namespace of the name in the stack VPC', async () => {
+    const ctx = withNetwork();
+    sd.on(ListNamespacesCommand).resolves({ Namespaces: [summary] });
+    sd.on(ListTagsForResourceCommand).resolves({ Tags: [] });
+    namespaceInVpc(id, 'vpc-1234abcd');
+
+    expect((await planThenEnsure(namespaceStep, ctx, writes)).action).toBe('adopt');
+  });
+
+  it('create: the untagged namespace of the name is in another VPC, and is left alone', async () => {
+    const ctx = withNetwork();
+    sd.on(ListNamespacesCommand).resolves({ Namespaces: [summary] });
+    sd.on(ListTagsForResourceCommand).resolves({ Tags: [] });
+    namespaceInVpc(id, 'vpc-other');
+
+    expect(single(await namespaceStep.plan!(planContext(ctx))).action).toBe('create');
+    expect(ctx.notices.join('\n')).toContain('is left alone');
+    expect(writes()).toEqual([]);
   });
 });

@@ -15,6 +15,7 @@ import { beforeEach, describe, expect, it, vi } from 'vitest';
 import { EnvironmentError, UsageError } from '../../../src/errors.js';
 import { MAX_AVAILABILITY_ZONES, networkStep } from '../../../src/steps/network.js';
 import { awsError, testContext } from '../../helpers/context.js';
+import { planContext, planThenEnsure, writesOf } from '../core/planAgreement.js';
 
 const ec2 = mockClient(EC2Client);
 const vpcId = 'vpc-0aaaaaaaaaaaaaaaa';
@@ -430,5 +431,44 @@ describe('network step: public subnets (route 0.0.0.0/0 to an internet gateway)'
     ec2.on(DescribeRouteTablesCommand).rejects(awsError('UnauthorizedOperation'));
 
     await expect(networkStep.ensure(ctx)).rejects.toThrow('UnauthorizedOperation');
+  });
+});
+
+describe('network plan', () => {
+  const writes = writesOf(ec2);
+  const chosen = { subnetIds: ['subnet-a', 'subnet-b', 'subnet-c'], availabilityZones: ['us-east-1a', 'us-east-1b', 'us-east-1c'] };
+
+  it('adopt: a stack that records no network yet takes the default VPC, never creating one', async () => {
+    const ctx = testContext();
+    ec2.on(DescribeSubnetsCommand).resolves({ Subnets: defaultSubnets });
+
+    expect(await planThenEnsure(networkStep, ctx, writes)).toEqual({
+      action: 'adopt',
+      resource: `VPC ${vpcId}`,
+      detail: 'subnets subnet-a, subnet-b, subnet-c in us-east-1a, us-east-1b, us-east-1c; ecs-ha never creates or deletes networks',
+    });
+  });
+
+  it('keep: the recorded VPC and the same choice of subnets', async () => {
+    const ctx = testContext();
+    ctx.state.record('network', { id: vpcId, origin: 'adopted', details: chosen });
+    ec2.on(DescribeSubnetsCommand).resolves({ Subnets: defaultSubnets });
+
+    expect((await planThenEnsure(networkStep, ctx, writes)).action).toBe('keep');
+  });
+
+  it('update: the choice of subnets changed (up records the new one)', async () => {
+    const ctx = testContext();
+    ctx.state.record('network', { id: vpcId, origin: 'adopted', details: { subnetIds: ['subnet-a', 'subnet-b'], availabilityZones: ['us-east-1a', 'us-east-1b'] } });
+    ec2.on(DescribeSubnetsCommand).resolves({ Subnets: defaultSubnets });
+
+    expect(await planThenEnsure(networkStep, ctx, writes)).toMatchObject({ action: 'update', detail: expect.stringContaining('(was subnets subnet-a, subnet-b in us-east-1a, us-east-1b)') });
+  });
+
+  it('no default VPC is exit 3 for a plan too', async () => {
+    ec2.on(DescribeSubnetsCommand).resolves({ Subnets: [] });
+    ec2.on(DescribeVpcsCommand).resolves({ Vpcs: [] });
+
+    await expect(networkStep.plan!(planContext(testContext()))).rejects.toBeInstanceOf(EnvironmentError);
   });
 });

@@ -9,6 +9,7 @@ import { mockClient } from 'aws-sdk-client-mock';
 import { beforeEach, describe, expect, it } from 'vitest';
 import { repositoryStep } from '../../../src/steps/repository.js';
 import { awsError, testContext } from '../../helpers/context.js';
+import { planThenEnsure, writesOf } from '../core/planAgreement.js';
 
 const ecr = mockClient(ECRClient);
 const arn = 'arn:aws:ecr:us-east-1:123456789012:repository/demo';
@@ -143,5 +144,40 @@ describe('repository step', () => {
     ecr.on(DescribeRepositoriesCommand).rejects(awsError('RepositoryNotFoundException'));
     await repositoryStep.discover(missing);
     expect(missing.state.get('repository')).toBeUndefined();
+  });
+});
+
+describe('repository plan', () => {
+  const writes = writesOf(ecr);
+
+  it('none: a prebuilt image needs no repository, and no call is made', async () => {
+    const ctx = testContext({ config: { image: 'public.ecr.aws/x/app:1' } });
+
+    expect(await planThenEnsure(repositoryStep, ctx, writes)).toEqual({ action: 'none', resource: 'ECR repository demo', detail: 'not needed (--image given)' });
+    expect(ecr.calls()).toHaveLength(0);
+  });
+
+  it('create: no repository of the name', async () => {
+    const ctx = testContext();
+    ecr.on(DescribeRepositoriesCommand).rejects(awsError('RepositoryNotFoundException'));
+    ecr.on(CreateRepositoryCommand).resolves({ repository });
+
+    expect((await planThenEnsure(repositoryStep, ctx, writes)).action).toBe('create');
+  });
+
+  it('keep: the recorded repository exists', async () => {
+    const ctx = testContext();
+    ctx.state.record('repository', record);
+    ecr.on(DescribeRepositoriesCommand).resolves({ repositories: [repository] });
+
+    expect(await planThenEnsure(repositoryStep, ctx, writes)).toEqual({ action: 'keep', resource: 'ECR repository demo' });
+  });
+
+  it('adopt: an untagged repository of the name', async () => {
+    const ctx = testContext();
+    ecr.on(DescribeRepositoriesCommand).resolves({ repositories: [repository] });
+    ecr.on(ListTagsForResourceCommand).resolves({ tags: [{ Key: 'team', Value: 'web' }] });
+
+    expect((await planThenEnsure(repositoryStep, ctx, writes)).action).toBe('adopt');
   });
 });

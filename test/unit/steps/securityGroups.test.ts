@@ -10,6 +10,7 @@ import { mockClient } from 'aws-sdk-client-mock';
 import { beforeEach, describe, expect, it } from 'vitest';
 import { albSecurityGroupStep, taskSecurityGroupStep } from '../../../src/steps/securityGroups.js';
 import { awsError, testContext, type TestContext } from '../../helpers/context.js';
+import { planContext, planThenEnsure, writesOf } from '../core/planAgreement.js';
 
 const ec2 = mockClient(EC2Client);
 const vpcId = 'vpc-0aaaaaaaaaaaaaaaa';
@@ -328,5 +329,73 @@ describe('security group lookup across VPCs', () => {
 
     expect(ec2.calls()).toHaveLength(0);
     expect(ctx.state.get('albSecurityGroup')).toEqual({ id: albGroupId, origin: 'created' });
+  });
+});
+
+describe('security group plans', () => {
+  const writes = writesOf(ec2);
+
+  it('create: no group of the name in the stack VPC (one elsewhere does not count)', async () => {
+    const ctx = withNetwork();
+    ec2.on(DescribeSecurityGroupsCommand).resolves({ SecurityGroups: [{ GroupId: 'sg-other', VpcId: 'vpc-other', Tags: stackTags }] });
+    ec2.on(CreateSecurityGroupCommand).resolves({ GroupId: albGroupId });
+    ec2.on(AuthorizeSecurityGroupIngressCommand).resolves({});
+
+    expect(await planThenEnsure(albSecurityGroupStep, ctx, writes)).toEqual({
+      action: 'create',
+      resource: 'security group demo-alb',
+      detail: `in ${vpcId}, ingress tcp 80 from 0.0.0.0/0, tcp 80 from ::/0`,
+    });
+  });
+
+  it('keep: the recorded group with its rules', async () => {
+    const ctx = withNetwork();
+    ctx.state.record('albSecurityGroup', { id: albGroupId, origin: 'created' });
+    ec2.on(DescribeSecurityGroupsCommand).resolves({ SecurityGroups: [{ GroupId: albGroupId, VpcId: vpcId, Tags: stackTags, IpPermissions: [openToWorld] }] });
+
+    expect(await planThenEnsure(albSecurityGroupStep, ctx, writes)).toEqual({ action: 'keep', resource: `security group demo-alb ${albGroupId}` });
+  });
+
+  it('update: its own group lost a rule', async () => {
+    const ctx = withNetwork();
+    ctx.state.record('albSecurityGroup', { id: albGroupId, origin: 'created' });
+    ec2.on(DescribeSecurityGroupsCommand).resolves({ SecurityGroups: [{ GroupId: albGroupId, VpcId: vpcId, Tags: stackTags, IpPermissions: [{ ...openToWorld, Ipv6Ranges: [] }] }] });
+    ec2.on(AuthorizeSecurityGroupIngressCommand).resolves({});
+
+    expect(await planThenEnsure(albSecurityGroupStep, ctx, writes)).toMatchObject({ action: 'update', detail: 'add ingress tcp 80 from ::/0' });
+  });
+
+  it('adopt: an untagged group, whose missing rule is left to its owner', async () => {
+    const ctx = withNetwork();
+    ec2.on(DescribeSecurityGroupsCommand).resolves({ SecurityGroups: [{ GroupId: albGroupId, VpcId: vpcId, Tags: [], IpPermissions: [] }] });
+
+    const change = await planThenEnsure(albSecurityGroupStep, ctx, writes);
+
+    expect(change.action).toBe('adopt');
+    expect(change.detail).toContain('lacks ingress tcp 80 from 0.0.0.0/0, tcp 80 from ::/0, left as it is');
+  });
+
+  it('update: the task group of a load balancer group up would create again needs a rule for the new one', async () => {
+    const ctx = withNetwork();
+    ctx.state.record('taskSecurityGroup', { id: taskGroupId, origin: 'created' });
+    ec2.on(DescribeSecurityGroupsCommand).resolves({ SecurityGroups: [{ GroupId: taskGroupId, VpcId: vpcId, Tags: stackTags, IpPermissions: [fromAlb] }] });
+    const planCtx = planContext(ctx);
+    planCtx.state.foreseeNew('albSecurityGroup', 'load balancer security group');
+
+    expect(await taskSecurityGroupStep.plan!(planCtx)).toEqual({
+      action: 'update',
+      resource: `security group demo-tasks ${taskGroupId}`,
+      detail: 'add ingress tcp 8080 from (new load balancer security group)',
+    });
+    expect(writes()).toEqual([]);
+  });
+
+  it('keep: the task group admits the recorded load balancer group', async () => {
+    const ctx = withNetwork();
+    ctx.state.record('albSecurityGroup', { id: albGroupId, origin: 'created' });
+    ctx.state.record('taskSecurityGroup', { id: taskGroupId, origin: 'created' });
+    ec2.on(DescribeSecurityGroupsCommand).resolves({ SecurityGroups: [{ GroupId: taskGroupId, VpcId: vpcId, Tags: stackTags, IpPermissions: [fromAlb] }] });
+
+    expect((await planThenEnsure(taskSecurityGroupStep, ctx, writes)).action).toBe('keep');
   });
 });

@@ -15,6 +15,7 @@ import { isMutatingOperation } from '../../../src/aws/clients.js';
 import { EnvironmentError, ExitCode, OperationError } from '../../../src/errors.js';
 import { serviceStep, waitUntilServiceHealthy } from '../../../src/steps/service.js';
 import { awsError, testContext, type TestContext } from '../../helpers/context.js';
+import { planContext, planThenEnsure, writesOf } from '../core/planAgreement.js';
 
 const ecs = mockClient(ECSClient);
 const elbv2 = mockClient(ElasticLoadBalancingV2Client);
@@ -47,8 +48,8 @@ function mutatingCalls(): string[] {
     .filter(isMutatingOperation);
 }
 
-function withDependencies(): TestContext {
-  const ctx = testContext();
+function withDependencies(config: Parameters<typeof testContext>[0] = {}): TestContext {
+  const ctx = testContext(config);
   ctx.state.record('cluster', { id: 'demo', arn: 'arn:cluster', origin: 'created' });
   ctx.state.record('taskDefinition', { id: taskDefinitionArn, arn: taskDefinitionArn, origin: 'created', details: { family: 'demo' } });
   ctx.state.record('network', { id: 'vpc-1', origin: 'adopted', details: { subnetIds: ['subnet-a', 'subnet-b'], availabilityZones: ['us-east-1a', 'us-east-1b'] } });
@@ -149,8 +150,8 @@ describe('ECS service step', () => {
     expect(ctx.notices).toEqual(['the last deployment of service demo (ecs-svc/111) FAILED: ECS deployment circuit breaker: tasks failed to start.; starting a new one']);
   });
 
-  it('updates only what differs: the desired count and grace period', async () => {
-    const ctx = withDependencies();
+  it('updates only what differs: the desired count (--count given) and grace period', async () => {
+    const ctx = withDependencies({ config: { updateDesiredCount: true } });
     recordService(ctx);
     ecs.on(DescribeServicesCommand).resolves({ services: [service({ desiredCount: 3, healthCheckGracePeriodSeconds: 0 })] });
     ecs.on(UpdateServiceCommand).resolves({ service: service() });
@@ -175,6 +176,31 @@ describe('ECS service step', () => {
     expect(ecs.commandCalls(UpdateServiceCommand)[0]!.args[0].input).toEqual({ cluster: 'demo', service: 'demo', availabilityZoneRebalancing: 'ENABLED' });
   });
 
+  it("gives back the subnets a killed zone drill left out: the stack's subnets again, security groups and public IP as they are", async () => {
+    const ctx = withDependencies();
+    recordService(ctx);
+    const awsvpc = { subnets: ['subnet-b'], securityGroups: ['sg-tasks', 'sg-extra'], assignPublicIp: 'ENABLED' as const };
+    ecs.on(DescribeServicesCommand).resolves({ services: [service({ networkConfiguration: { awsvpcConfiguration: awsvpc } })] });
+    ecs.on(UpdateServiceCommand).resolves({ service: service() });
+
+    expect(await serviceStep.ensure(ctx)).toBe('updated service demo (restored the subnets of a zone a chaos drill left out)');
+    expect(ecs.commandCalls(UpdateServiceCommand)[0]!.args[0].input).toEqual({
+      cluster: 'demo',
+      service: 'demo',
+      networkConfiguration: { awsvpcConfiguration: { subnets: ['subnet-a', 'subnet-b'], securityGroups: ['sg-tasks', 'sg-extra'], assignPublicIp: 'ENABLED' } },
+    });
+  });
+
+  it("leaves the subnets alone when the service has the stack's, in any order", async () => {
+    const ctx = withDependencies();
+    recordService(ctx);
+    const awsvpcConfiguration = { subnets: ['subnet-b', 'subnet-a'], securityGroups: ['sg-tasks'], assignPublicIp: 'ENABLED' as const };
+    ecs.on(DescribeServicesCommand).resolves({ services: [service({ networkConfiguration: { awsvpcConfiguration } })] });
+
+    expect(await serviceStep.ensure(ctx)).toBe('service demo exists');
+    expect(mutatingCalls()).toEqual([]);
+  });
+
   it('adopts an untagged service of the same name without changing it, and never deletes it', async () => {
     const ctx = withDependencies();
     ecs.on(DescribeServicesCommand).resolves({ services: [service({ tags: [], desiredCount: 5, taskDefinition: 'theirs:1' })] });
@@ -190,13 +216,44 @@ describe('ECS service step', () => {
 
   it('treats a tagged service missing from the state as its own and brings it up to date', async () => {
     const ctx = withDependencies();
-    ecs.on(DescribeServicesCommand).resolves({ services: [service({ desiredCount: 1 })] });
+    ecs.on(DescribeServicesCommand).resolves({ services: [service({ desiredCount: 1, taskDefinition: taskDefinitionArn.replace(':3', ':2') })] });
     ecs.on(UpdateServiceCommand).resolves({ service: service() });
 
     await serviceStep.ensure(ctx);
 
     expect(ctx.state.get('service')).toEqual({ id: 'demo', arn: serviceArn, origin: 'created', details: { cluster: 'demo' } });
-    expect(ecs.commandCalls(UpdateServiceCommand)[0]!.args[0].input.desiredCount).toBe(2);
+    // Its task definition is brought up to date; its count is not `up`'s to change without --count.
+    expect(ecs.commandCalls(UpdateServiceCommand)[0]!.args[0].input).toEqual({ cluster: 'demo', service: 'demo', taskDefinition: taskDefinitionArn });
+  });
+
+  it('keeps the desired count `scale 3` set when `up` runs again without --count', async () => {
+    const ctx = withDependencies();
+    recordService(ctx);
+    // `ecs-ha scale 3` left the service at 3; `up` alone has its default count, 2.
+    ecs.on(DescribeServicesCommand).resolves({ services: [service({ desiredCount: 3, runningCount: 3 })] });
+
+    expect(ctx.config.count).toBe(2);
+    expect(await serviceStep.ensure(ctx)).toBe('service demo exists');
+    expect(mutatingCalls()).toEqual([]);
+  });
+
+  it('sets the desired count of a running service when --count is given', async () => {
+    const ctx = withDependencies({ config: { count: 2, updateDesiredCount: true } });
+    recordService(ctx);
+    ecs.on(DescribeServicesCommand).resolves({ services: [service({ desiredCount: 3, runningCount: 3 })] });
+    ecs.on(UpdateServiceCommand).resolves({ service: service() });
+
+    expect(await serviceStep.ensure(ctx)).toBe('updated service demo (desired count)');
+    expect(ecs.commandCalls(UpdateServiceCommand)[0]!.args[0].input).toEqual({ cluster: 'demo', service: 'demo', desiredCount: 2 });
+  });
+
+  it('creates a new service with the count it is given, --count or not', async () => {
+    const ctx = withDependencies({ config: { count: 3 } });
+    ecs.on(DescribeServicesCommand).resolves(missing);
+    ecs.on(CreateServiceCommand).resolves({ service: service({ desiredCount: 3 }) });
+
+    expect(await serviceStep.ensure(ctx)).toBe('created service demo (3 tasks)');
+    expect(ecs.commandCalls(CreateServiceCommand)[0]!.args[0].input.desiredCount).toBe(3);
   });
 
   it('recreates a service deleted behind its back (INACTIVE)', async () => {
@@ -535,5 +592,81 @@ describe('ECS service step: ECS service-linked role not usable yet', () => {
 
     expect(error).not.toBeInstanceOf(EnvironmentError);
     expect(String(error)).toContain('does not have an associated load balancer');
+  });
+});
+
+describe('ECS service plan', () => {
+  const writes = writesOf(ecs, elbv2);
+
+  it('create: a new cluster has no service, and is not asked', async () => {
+    const planCtx = planContext(withDependencies());
+    planCtx.state.foreseeNew('cluster', 'ECS cluster', { id: 'demo', origin: 'created' });
+
+    expect(await serviceStep.plan!(planCtx)).toEqual({ action: 'create', resource: 'ECS service demo', detail: '2 tasks on Fargate, behind the load balancer, in Cloud Map' });
+    expect(ecs.calls()).toHaveLength(0);
+    expect(planCtx.state.get('service')?.details?.desiredCount).toBe(2);
+  });
+
+  it('create: no live service of the name (one deleted behind its back is INACTIVE)', async () => {
+    const ctx = withDependencies();
+    recordService(ctx);
+    ecs.on(DescribeServicesCommand).resolves({ services: [service({ status: 'INACTIVE' })] });
+    ecs.on(CreateServiceCommand).resolves({ service: service() });
+
+    expect((await planThenEnsure(serviceStep, ctx, writes)).action).toBe('create');
+  });
+
+  it('keep: the recorded service matches', async () => {
+    const ctx = withDependencies();
+    recordService(ctx);
+    ecs.on(DescribeServicesCommand).resolves({ services: [service()] });
+
+    expect(await planThenEnsure(serviceStep, ctx, writes)).toEqual({ action: 'keep', resource: 'ECS service demo', detail: '2 tasks' });
+  });
+
+  it('keep: without --count, the count `scale` set stays, and is what the cost counts', async () => {
+    const ctx = withDependencies();
+    recordService(ctx);
+    ecs.on(DescribeServicesCommand).resolves({ services: [service({ desiredCount: 5 })] });
+    const planCtx = planContext(ctx);
+
+    expect(await serviceStep.plan!(planCtx)).toMatchObject({ action: 'keep', detail: '5 tasks' });
+    expect(planCtx.state.get('service')?.details?.desiredCount).toBe(5);
+  });
+
+  it('update: --count 3, said with the numbers', async () => {
+    const ctx = withDependencies({ config: { count: 3, updateDesiredCount: true } });
+    recordService(ctx);
+    ecs.on(DescribeServicesCommand).resolves({ services: [service()] });
+    ecs.on(UpdateServiceCommand).resolves({ service: service({ desiredCount: 3 }) });
+
+    expect(await planThenEnsure(serviceStep, ctx, writes)).toEqual({ action: 'update', resource: 'ECS service demo', detail: 'desired count 2 → 3' });
+  });
+
+  it('update: a task definition revision up would register', async () => {
+    const ctx = withDependencies();
+    recordService(ctx);
+    ecs.on(DescribeServicesCommand).resolves({ services: [service()] });
+    const planCtx = planContext(ctx);
+    planCtx.state.foreseeNew('taskDefinition', 'task definition revision');
+
+    expect(await serviceStep.plan!(planCtx)).toMatchObject({ action: 'update', detail: 'task definition demo:3 → (new task definition revision)' });
+    expect(writes()).toEqual([]);
+  });
+
+  it('update: a new deployment after a FAILED one', async () => {
+    const ctx = withDependencies();
+    recordService(ctx);
+    ecs.on(DescribeServicesCommand).resolves({ services: [service({ deployments: [{ status: 'PRIMARY', rolloutState: 'FAILED' }] })] });
+    ecs.on(UpdateServiceCommand).resolves({ service: service() });
+
+    expect(await planThenEnsure(serviceStep, ctx, writes)).toMatchObject({ action: 'update', detail: 'a new deployment, as the last one FAILED' });
+  });
+
+  it('adopt: an untagged service of the name, never updated', async () => {
+    const ctx = withDependencies({ config: { count: 3, updateDesiredCount: true } });
+    ecs.on(DescribeServicesCommand).resolves({ services: [service({ tags: [] })] });
+
+    expect(await planThenEnsure(serviceStep, ctx, writes)).toMatchObject({ action: 'adopt', detail: expect.stringContaining('never updated') });
   });
 });

@@ -9,6 +9,7 @@ import { ALL_STEPS } from '../../../src/steps/index.js';
 import { serviceStep } from '../../../src/steps/service.js';
 import { serviceLinkedRoleStep } from '../../../src/steps/serviceLinkedRole.js';
 import { awsError, testContext } from '../../helpers/context.js';
+import { planThenEnsure, writesOf } from '../core/planAgreement.js';
 
 const iam = mockClient(IAMClient);
 const name = 'AWSServiceRoleForECS';
@@ -188,5 +189,41 @@ describe('ECS service-linked role step', () => {
     const down = await order(true);
     expect(down.indexOf(serviceLinkedRoleStep.id)).toBeGreaterThan(down.indexOf(clusterStep.id));
     expect(down.indexOf(serviceLinkedRoleStep.id)).toBeGreaterThan(down.indexOf(serviceStep.id));
+  });
+});
+
+describe('ECS service-linked role plan', () => {
+  const writes = writesOf(iam);
+
+  it('create: a new account has none', async () => {
+    const ctx = testContext();
+    iam.on(GetRoleCommand).rejects(noSuchRole);
+    iam.on(CreateServiceLinkedRoleCommand).resolves({ Role: role });
+
+    expect(await planThenEnsure(serviceLinkedRoleStep, ctx, writes)).toMatchObject({ action: 'create', detail: expect.stringContaining('the account has none') });
+  });
+
+  it('create: it may not be read, so up asks IAM to create it', async () => {
+    const ctx = testContext();
+    iam.on(GetRoleCommand).rejects(readDenied);
+    iam.on(CreateServiceLinkedRoleCommand).rejects(taken);
+
+    expect(await planThenEnsure(serviceLinkedRoleStep, ctx, writes)).toMatchObject({ action: 'create', detail: expect.stringContaining('iam:GetRole is not allowed') });
+  });
+
+  it('adopt: the account has it and the state does not say so yet (up records it, down keeps it)', async () => {
+    const ctx = testContext();
+    iam.on(GetRoleCommand).resolves({ Role: role });
+
+    expect((await planThenEnsure(serviceLinkedRoleStep, ctx, writes)).action).toBe('adopt');
+  });
+
+  it('keep: recorded and there', async () => {
+    const ctx = testContext();
+    ctx.state.record('serviceLinkedRole', { id: name, arn, origin: 'adopted', details: { awsServiceName: 'ecs.amazonaws.com', createdByEcsHa: true } });
+    iam.on(GetRoleCommand).resolves({ Role: role });
+
+    expect(await planThenEnsure(serviceLinkedRoleStep, ctx, writes)).toMatchObject({ action: 'keep' });
+    expect(callNames()).toEqual(['GetRole', 'GetRole']);
   });
 });

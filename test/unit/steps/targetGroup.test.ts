@@ -14,6 +14,7 @@ import { beforeEach, describe, expect, it } from 'vitest';
 import { EnvironmentError } from '../../../src/errors.js';
 import { DEREGISTRATION_DELAY_SECONDS, HEALTH_CHECK, targetGroupStep } from '../../../src/steps/targetGroup.js';
 import { awsError, testContext, type TestContext } from '../../helpers/context.js';
+import { planContext, planThenEnsure, writesOf } from '../core/planAgreement.js';
 
 const elbv2 = mockClient(ElasticLoadBalancingV2Client);
 const vpcId = 'vpc-0aaaaaaaaaaaaaaaa';
@@ -229,5 +230,57 @@ describe('target group step', () => {
     elbv2.on(DescribeTagsCommand).resolves({ TagDescriptions: [{ ResourceArn: arn, Tags: [] }] });
     await targetGroupStep.discover(untagged);
     expect(untagged.state.get('targetGroup')).toBeUndefined();
+  });
+});
+
+describe('target group plan', () => {
+  const writes = writesOf(elbv2);
+
+  it('create: no group of the name', async () => {
+    const ctx = withNetwork();
+    elbv2.on(DescribeTargetGroupsCommand).rejects(tgNotFound());
+    elbv2.on(CreateTargetGroupCommand).resolves({ TargetGroups: [tunedTg] });
+    elbv2.on(ModifyTargetGroupAttributesCommand).resolves({});
+
+    expect(await planThenEnsure(targetGroupStep, ctx, writes)).toMatchObject({ action: 'create', resource: 'target group demo-tg' });
+  });
+
+  it('keep: its own group, tuned', async () => {
+    const ctx = withNetwork();
+    recordOwn(ctx);
+    elbv2.on(DescribeTargetGroupsCommand).resolves({ TargetGroups: [tunedTg] });
+    elbv2.on(DescribeTargetGroupAttributesCommand).resolves(tunedAttributes);
+
+    expect(await planThenEnsure(targetGroupStep, ctx, writes)).toEqual({ action: 'keep', resource: 'target group demo-tg' });
+  });
+
+  it('update: the health check and deregistration delay drifted, each field named', async () => {
+    const ctx = withNetwork();
+    recordOwn(ctx);
+    elbv2.on(DescribeTargetGroupsCommand).resolves({ TargetGroups: [{ ...tunedTg, HealthCheckIntervalSeconds: 30 }] });
+    elbv2.on(DescribeTargetGroupAttributesCommand).resolves({ Attributes: [{ Key: 'deregistration_delay.timeout_seconds', Value: '300' }] });
+    elbv2.on(ModifyTargetGroupCommand).resolves({});
+    elbv2.on(ModifyTargetGroupAttributesCommand).resolves({});
+
+    expect(await planThenEnsure(targetGroupStep, ctx, writes)).toEqual({
+      action: 'update',
+      resource: 'target group demo-tg',
+      detail: 'reset HealthCheckIntervalSeconds 30 → 10, deregistration delay 300 → 15 s',
+    });
+  });
+
+  it('adopt: an untagged group, never tuned', async () => {
+    const ctx = withNetwork();
+    elbv2.on(DescribeTargetGroupsCommand).resolves({ TargetGroups: [{ ...tunedTg, HealthCheckIntervalSeconds: 30 }] });
+    elbv2.on(DescribeTagsCommand).resolves({ TagDescriptions: [{ ResourceArn: arn, Tags: [] }] });
+
+    expect(await planThenEnsure(targetGroupStep, ctx, writes)).toMatchObject({ action: 'adopt', detail: expect.stringContaining('health check differs') });
+  });
+
+  it('a group that cannot serve the tasks is the exit-3 error up gives', async () => {
+    const ctx = withNetwork();
+    elbv2.on(DescribeTargetGroupsCommand).resolves({ TargetGroups: [{ ...tunedTg, TargetType: 'instance' }] });
+
+    await expect(targetGroupStep.plan!(planContext(ctx))).rejects.toBeInstanceOf(EnvironmentError);
   });
 });

@@ -12,6 +12,7 @@ import { beforeEach, describe, expect, it } from 'vitest';
 import { isMutatingOperation } from '../../../src/aws/clients.js';
 import { taskDefinitionStep } from '../../../src/steps/taskDefinition.js';
 import { awsError, testContext, type TestContext } from '../../helpers/context.js';
+import { planContext, planThenEnsure, writesOf } from '../core/planAgreement.js';
 
 const ecs = mockClient(ECSClient);
 const base = 'arn:aws:ecs:us-east-1:123456789012:task-definition';
@@ -313,5 +314,68 @@ describe('task definition step', () => {
     ecs.on(DescribeTaskDefinitionCommand).rejects(notFound());
     await taskDefinitionStep.discover(none);
     expect(none.state.get('taskDefinition')).toBeUndefined();
+  });
+});
+
+describe('task definition plan', () => {
+  const writes = writesOf(ecs);
+
+  it('create: the family has no revision', async () => {
+    const ctx = withDependencies();
+    ecs.on(DescribeTaskDefinitionCommand).rejects(notFound());
+    ecs.on(RegisterTaskDefinitionCommand).resolves({ taskDefinition: { taskDefinitionArn: arn1 } });
+
+    expect(await planThenEnsure(taskDefinitionStep, ctx, writes)).toEqual({
+      action: 'create',
+      resource: 'task definition demo',
+      detail: 'register a revision: Fargate, 256 CPU units, 512 MiB, X86_64',
+    });
+  });
+
+  it('keep: the latest revision is as wanted (ECS defaults do not count)', async () => {
+    const ctx = withDependencies();
+    ctx.state.record('taskDefinition', { id: arn1, arn: arn1, origin: 'created', details: { family: 'demo' } });
+    ecs.on(DescribeTaskDefinitionCommand).resolves({ taskDefinition: described(), tags: ourTags });
+
+    expect(await planThenEnsure(taskDefinitionStep, ctx, writes)).toEqual({ action: 'keep', resource: 'task definition demo:1' });
+  });
+
+  it('update: a new revision, with what differs', async () => {
+    const ctx = withDependencies({ config: { cpu: 512, memory: 1024, appVersion: '2.0' } });
+    ctx.state.record('taskDefinition', { id: arn1, arn: arn1, origin: 'created', details: { family: 'demo' } });
+    ecs.on(DescribeTaskDefinitionCommand).resolves({ taskDefinition: described(), tags: ourTags });
+    ecs.on(RegisterTaskDefinitionCommand).resolves({ taskDefinition: { taskDefinitionArn: arn2 } });
+
+    expect(await planThenEnsure(taskDefinitionStep, ctx, writes)).toEqual({
+      action: 'update',
+      resource: 'task definition demo:1',
+      detail: 'register a new revision: cpu "256" → "512"; memory "512" → "1024"; environment ["APP_VERSION=1.0","PORT=8080"] → ["APP_VERSION=2.0","PORT=8080"]',
+    });
+  });
+
+  it('update: a new image up would build (its URI known) or an image whose URI is known only once its repository exists', async () => {
+    const ctx = withDependencies();
+    ecs.on(DescribeTaskDefinitionCommand).resolves({ taskDefinition: described(), tags: ourTags });
+    const planCtx = planContext(ctx);
+    planCtx.state.foreseeNew('image', 'container image');
+
+    expect(await taskDefinitionStep.plan!(planCtx)).toMatchObject({ action: 'update', detail: `register a new revision: image "${image}" → "(new container image)"` });
+    expect(planCtx.state.isNew('taskDefinition')).toBe(true);
+  });
+
+  it('keep: after a rollback the recorded, older revision is as wanted', async () => {
+    const ctx = withDependencies();
+    ctx.state.record('taskDefinition', { id: arn1, arn: arn1, origin: 'created', details: { family: 'demo' } });
+    ecs.on(DescribeTaskDefinitionCommand, { taskDefinition: 'demo', include: ['TAGS'] }).resolves({ taskDefinition: described({ taskDefinitionArn: arn2, cpu: '512' }), tags: ourTags });
+    ecs.on(DescribeTaskDefinitionCommand, { taskDefinition: arn1, include: ['TAGS'] }).resolves({ taskDefinition: described(), tags: ourTags });
+
+    expect(await planThenEnsure(taskDefinitionStep, ctx, writes)).toMatchObject({ action: 'keep', resource: 'task definition demo:1', detail: expect.stringContaining('after a rollback') });
+  });
+
+  it('adopt: a matching revision not registered by ecs-ha', async () => {
+    const ctx = withDependencies();
+    ecs.on(DescribeTaskDefinitionCommand).resolves({ taskDefinition: described(), tags: [] });
+
+    expect((await planThenEnsure(taskDefinitionStep, ctx, writes)).action).toBe('adopt');
   });
 });

@@ -2,6 +2,7 @@
  * `verifyAction` end to end inside the process: options, state file, mocked AWS (every client
  * instance), a real loopback server as the load balancer, rendering, and the exit code.
  */
+import { ApplicationAutoScalingClient, DescribeScalableTargetsCommand, DescribeScalingPoliciesCommand } from '@aws-sdk/client-application-auto-scaling';
 import { DescribeClustersCommand, DescribeServicesCommand, DescribeTasksCommand, ECSClient, ListTasksCommand } from '@aws-sdk/client-ecs';
 import { DescribeListenersCommand, DescribeTargetHealthCommand, ElasticLoadBalancingV2Client } from '@aws-sdk/client-elastic-load-balancing-v2';
 import { GetInstancesHealthStatusCommand, ListInstancesCommand, ServiceDiscoveryClient } from '@aws-sdk/client-servicediscovery';
@@ -22,6 +23,7 @@ const ecs = mockClient(ECSClient);
 const elbv2 = mockClient(ElasticLoadBalancingV2Client);
 const cloudMap = mockClient(ServiceDiscoveryClient);
 const sts = mockClient(STSClient);
+const autoScaling = mockClient(ApplicationAutoScalingClient);
 
 const TG_ARN = 'arn:aws:elasticloadbalancing:us-east-1:123456789012:targetgroup/demo-tg/73e2d6bc24d8a067';
 const LISTENER_ARN = 'arn:aws:elasticloadbalancing:us-east-1:123456789012:listener/app/demo-alb/50dc/f2f7';
@@ -62,7 +64,7 @@ function options(overrides: Partial<VerifyCliOptions> = {}): VerifyCliOptions {
 
 let stdout: string[];
 beforeEach(() => {
-  for (const mock of [ecs, elbv2, cloudMap, sts]) mock.reset();
+  for (const mock of [ecs, elbv2, cloudMap, sts, autoScaling]) mock.reset();
   served = 0;
   vi.stubEnv('AWS_ENDPOINT_URL', undefined);
   vi.stubEnv('ECS_HA_TRACE', undefined);
@@ -99,18 +101,19 @@ afterEach(() => {
   vi.unstubAllEnvs();
 });
 
-const awsCalls = () => [ecs, elbv2, cloudMap, sts].reduce((n, mock) => n + mock.calls().length, 0);
+const awsCalls = () => [ecs, elbv2, cloudMap, sts, autoScaling].reduce((n, mock) => n + mock.calls().length, 0);
 
 describe('verifyAction', () => {
   it('exits 0 (resolves) when no check failed, after printing one line per check and the summary', async () => {
     await expect(verifyAction(options())).resolves.toBeUndefined();
 
     const lines = stdout.join('').trimEnd().split('\n');
-    expect(lines).toHaveLength(12);
+    expect(lines).toHaveLength(13);
     expect(lines[0]).toBe(`Stack "demo" in us-east-1: http://127.0.0.1:${alb.port}`);
     expect(lines[3]).toBe('OK    service steady    2/2 running, 0 pending, 1 deployment COMPLETED');
-    expect(lines[9]).toBe('OK    url across tasks  2 tasks answered 12/12 requests: ip-10-0-1-10 (6), ip-10-0-2-20 (6)');
-    expect(lines[11]).toBe('verify: 10 OK, 0 FAIL, 0 SKIP');
+    expect(lines[5]).toBe('SKIP  autoscaling       autoscaling is off: the state records no scalable target (`ecs-ha up --autoscale MIN:MAX` turns it on)');
+    expect(lines[10]).toBe('OK    url across tasks  2 tasks answered 12/12 requests: ip-10-0-1-10 (6), ip-10-0-2-20 (6)');
+    expect(lines[12]).toBe('verify: 10 OK, 0 FAIL, 1 SKIP');
     // The AWS calls of a verify with running containers: the identity, then one read per fact.
     const calls = [ecs, elbv2, cloudMap, sts].flatMap((mock) => mock.calls().map((c) => (c.args[0] as object).constructor.name)).sort();
     expect(calls).toEqual([
@@ -131,7 +134,7 @@ describe('verifyAction', () => {
 
     const error = await verifyAction(options({ json: true })).catch((e: unknown) => e);
 
-    expect(error).toMatchObject({ exitCode: ExitCode.failed, message: '1 of 10 checks failed: targets healthy' });
+    expect(error).toMatchObject({ exitCode: ExitCode.failed, message: '1 of 11 checks failed: targets healthy' });
     const printed = JSON.parse(stdout.join(''));
     expect(printed).toMatchObject({ stack: 'demo', region: 'us-east-1', url: `http://127.0.0.1:${alb.port}`, passed: false });
     expect(printed.checks.find((c: { name: string }) => c.name === 'targets healthy')).toMatchObject({
@@ -139,6 +142,43 @@ describe('verifyAction', () => {
       evidence: '0/1 targets healthy: 10.0.1.10 draining (Target.DeregistrationInProgress); running tasks not registered: 10.0.2.20 (task t2)',
     });
     expect(printed.checks.filter((c: { status: string }) => c.status === 'OK')).toHaveLength(9);
+  });
+
+  it('checks the autoscaling the state file records against Application Auto Scaling', async () => {
+    const dir = stateDir();
+    const targetArn = 'arn:aws:application-autoscaling:us-east-1:123456789012:scalable-target/0123abcd';
+    StateStore.open(dir, 'demo', ACCOUNT, REGION).record('autoScaling', {
+      id: 'service/demo/demo',
+      arn: targetArn,
+      origin: 'created',
+      details: { min: 2, max: 6, metric: 'requests', target: 500, policyName: 'demo-target-tracking' },
+    });
+    autoScaling.on(DescribeScalableTargetsCommand).resolves({
+      ScalableTargets: [{ ServiceNamespace: 'ecs', ResourceId: 'service/demo/demo', ScalableDimension: 'ecs:service:DesiredCount', MinCapacity: 2, MaxCapacity: 6, RoleARN: 'arn:role', CreationTime: new Date(0), ScalableTargetARN: targetArn }],
+    });
+    autoScaling.on(DescribeScalingPoliciesCommand).resolves({
+      ScalingPolicies: [
+        {
+          PolicyName: 'demo-target-tracking',
+          PolicyARN: 'arn:aws:autoscaling:us-east-1:123456789012:scalingPolicy:1:resource/ecs/service/demo/demo:policyName/demo-target-tracking',
+          ServiceNamespace: 'ecs',
+          ResourceId: 'service/demo/demo',
+          ScalableDimension: 'ecs:service:DesiredCount',
+          PolicyType: 'TargetTrackingScaling',
+          TargetTrackingScalingPolicyConfiguration: {
+            TargetValue: 500,
+            PredefinedMetricSpecification: { PredefinedMetricType: 'ALBRequestCountPerTarget', ResourceLabel: 'app/demo-alb/50dc/targetgroup/demo-tg/73e2d6bc24d8a067' },
+          },
+          CreationTime: new Date(0),
+        },
+      ],
+    });
+
+    await expect(verifyAction(options({ stateDir: dir }))).resolves.toBeUndefined();
+
+    const lines = stdout.join('').trimEnd().split('\n');
+    expect(lines[5]).toBe('OK    autoscaling       scalable target service/demo/demo 2 to 6 tasks; policy demo-target-tracking 500 requests per target per minute');
+    expect(lines.at(-1)).toBe('verify: 11 OK, 0 FAIL, 0 SKIP');
   });
 
   it('refuses a bad --requests or --timeout before any AWS call (exit 2)', async () => {
