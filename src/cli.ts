@@ -51,7 +51,7 @@ function withCommonOptions(command: Command): Command {
  * with the same command line.
  */
 function withUpOptions(command: Command): Command {
-  return command
+  return withStrategySettings(command)
     // The default is a new stack's: a running service keeps its count (set by `scale` or the autoscaler) unless --count is given.
     .addOption(numeric('--count <n>', 'number of tasks (1 to 100; 2 or more for high availability); a running service keeps its count unless this is given', 2))
     .addOption(numeric('--cpu <units>', 'Fargate CPU units: 256, 512, 1024, 2048, 4096, 8192, 16384', 256))
@@ -68,8 +68,31 @@ function withUpOptions(command: Command): Command {
     .option('--concurrency <n>', 'at most this many steps at once (default: as many as the graph allows)')
     .option('--autoscale <min:max>', 'keep the task count between MIN and MAX (1 ≤ MIN ≤ MAX ≤ 100; MIN 2 or more for high availability) with a target-tracking policy, or "off" to remove it (default: the stack\'s autoscaling as it is)')
     .option('--autoscale-cpu <percent>', 'with --autoscale: hold average CPU at this percentage, 1 to 100 (default: 60, or the stack\'s target)')
-    .option('--autoscale-requests <n>', 'with --autoscale: hold the load balancer\'s requests per task at this many per minute, instead of CPU');
+    .option('--autoscale-requests <n>', 'with --autoscale: hold the load balancer\'s requests per task at this many per minute, instead of CPU')
+    .addOption(strategyOption('how the service deploys new versions (default: the stack\'s strategy; rolling for a new stack); blue-green, linear and canary add a second target group, a listener rule and an ECS infrastructure role'))
+    .addHelpText('after', STRATEGY_OPTIONS_HELP);
 }
+
+/** `--strategy` as `up`, `plan` and `deploy` take it. */
+function strategyOption(description: string): Option {
+  return new Option('--strategy <strategy>', description).choices(['rolling', 'blue-green', 'linear', 'canary']);
+}
+
+/** The strategies' settings, shared by up/plan and deploy; validated (ECS's ranges) before any AWS call. */
+function withStrategySettings(command: Command): Command {
+  return command
+    .option('--bake-minutes <n>', 'blue-green, linear, canary: minutes both revisions keep running after all traffic moved, 0 to 1440 (default: 2)')
+    .option('--canary-percent <p>', 'canary: percent of traffic the new revision gets first, 0.1 to 100 in steps of 0.1 (default: 10)')
+    .option('--canary-bake-minutes <n>', 'canary: minutes before the rest of the traffic moves, 0 to 1440 (default: 3)')
+    .option('--step-percent <p>', 'linear: percent of traffic moved per step, 3 to 100 in steps of 0.1 (default: 25)')
+    .option('--step-bake-minutes <n>', 'linear: minutes between steps, 0 to 1440 (default: 2)');
+}
+
+const STRATEGY_OPTIONS_HELP = `
+Strategies: rolling replaces tasks a few at a time in one target group; blue-green starts the new
+revision beside the old one and moves all traffic at once; linear moves it in equal steps; canary
+moves --canary-percent first, the rest after --canary-bake-minutes. ECS rolls a failed native
+deployment back by moving the traffic back.`;
 
 /** `up`'s options as parsed, with whether --count was given: only then is a running service set to it. */
 function upOptionsOf(options: UpOptions, command: Command): UpOptions {
@@ -205,13 +228,13 @@ Examples:
     });
 
   withCommonOptions(
-    program
-      .command('deploy')
-      .description('roll a new version of the app out (rolling) while probing the URL; report which version answered when and what a user saw')
+    withStrategySettings(program
+      .command('deploy'))
+      .description('roll a new version of the app out with the stack\'s strategy (rolling, blue-green, linear, canary) while probing the URL; report which version answered when and what a user saw')
       .option('--app-version <version>', 'APP_VERSION of the new version (default: the version the stack runs)')
       .option('--app-dir <dir>', 'build the new image from this folder (default: the folder the running image was built from)')
       .option('--image <uri>', 'deploy this prebuilt image (no Docker)')
-      .addOption(new Option('--strategy <strategy>', 'deployment strategy (default: the stack\'s, rolling)').choices(['rolling', 'blue-green', 'linear', 'canary']))
+      .addOption(strategyOption('deployment strategy (default: the stack\'s; rolling if none); blue-green, linear and canary need a stack built with `ecs-ha up --strategy S`'))
       .addOption(numeric('--rps <n>', 'probe requests per second', 10))
       .addOption(numeric('--baseline <seconds>', 'probe this long before updating the service', 5))
       .addOption(numeric('--settle <seconds>', 'keep probing this long after the deployment finished', 15))

@@ -1,3 +1,4 @@
+import type { DeploymentSettings } from './deploy/strategy.js';
 import { UsageError } from './errors.js';
 
 export type Architecture = 'x86_64' | 'arm64';
@@ -30,6 +31,8 @@ export interface StackConfig {
   updateDesiredCount?: boolean;
   /** `up --autoscale`: the range to keep the service in (and what to track), or 'off' to remove the stack's; absent: keep what the stack has. */
   autoScaling?: AutoScalingRequest | 'off';
+  /** `up --strategy` (and `deploy --strategy`): how the service deploys; absent: as the stack does (rolling for a new one). */
+  deployment?: DeploymentSettings;
 }
 
 /** What a target-tracking policy holds steady: average CPU (percent) or ALB requests per target (per minute). */
@@ -76,6 +79,8 @@ export function resourceNames(stack: string) {
     taskSecurityGroup: `${stack}-tasks`,
     loadBalancer: `${stack}-alb`,
     targetGroup: `${stack}-tg`,
+    /** The second target group of the native strategies (blue/green, linear, canary): at most 28 + 4 = 32 characters, ELB's limit. */
+    alternateTargetGroup: `${stack}-tg2`,
     namespace: `${stack}.local`,
     discoveryService: 'app',
     taskFamily: stack,

@@ -25,7 +25,7 @@ function renderUnchanged(session: Session, result: Extract<DeployResult, { chang
  */
 export async function deployAction(options: DeployCliOptions): Promise<void> {
   validateCommon(options);
-  const deploy = parseDeployOptions(options, options.stack);
+  const deploy = parseDeployOptions(options, options.stack, options.local === true);
   let session: Session | undefined;
   const interrupt = abortOnInterrupt(() => session?.reporter);
   try {

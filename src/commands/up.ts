@@ -19,6 +19,7 @@ import {
   type TaskRange,
 } from '../config.js';
 import { shareAppFolder } from '../deploy/localApp.js';
+import { isNative, parseDeploymentSettings, type StrategyOptionInput } from '../deploy/strategy.js';
 import { deployedRelease, releaseOfConfig, rememberRelease } from '../deploy/release.js';
 import { runningEmulator } from '../local/emulator.js';
 import { attributeCallsTo, isMutatingOperation } from '../aws/clients.js';
@@ -34,7 +35,7 @@ import { abortOnInterrupt } from './interrupt.js';
 import { BUNDLED_APP_DIR, openSession, validateCommon, type CommonOptions } from './session.js';
 import { stackEngine, withStackState, type Session } from '../session.js';
 
-export interface UpOptions extends CommonOptions {
+export interface UpOptions extends CommonOptions, StrategyOptionInput {
   count: string;
   /** Whether --count was given (the CLI tells, from commander): only then is a running service set to it. */
   countGiven?: boolean;
@@ -71,7 +72,15 @@ export function upConfig(options: UpOptions): StackConfig {
   if (options.appVersion !== undefined) validateAppVersion(options.appVersion);
   const count = parseInteger('--count', options.count, 1, MAX_TASKS);
   const autoScaling = autoScalingRequest(options);
+  const deployment = parseDeploymentSettings(options);
+  if (deployment && isNative(deployment) && options.local) {
+    throw new UsageError(
+      `--strategy ${deployment.strategy} with --local: the local data plane deploys rolling only (it has no listener rule whose weights ECS could shift)`,
+      'leave out --strategy (or pass --strategy rolling) with --local; the native strategies need a stack on AWS',
+    );
+  }
   return {
+    ...(deployment ? { deployment } : {}),
     stack: options.stack,
     count: countWithin(count, Boolean(options.countGiven), autoScaling),
     updateDesiredCount: Boolean(options.countGiven),

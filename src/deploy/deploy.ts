@@ -19,7 +19,8 @@ import { repositoryStep } from '../steps/repository.js';
 import { serviceStep } from '../steps/service.js';
 import { taskDefinitionStep } from '../steps/taskDefinition.js';
 import { shareAppFolder } from './localApp.js';
-import type { DeployOptions, MeasureOptions } from './options.js';
+import { deploymentFor, type DeployOptions, type MeasureOptions, type StrategyRequest } from './options.js';
+import { recordedDeployment, ROLLING, type DeploymentSettings } from './strategy.js';
 import {
   architectureOf,
   describeRevision,
@@ -78,6 +79,17 @@ async function updateService(session: Session, engine: Engine): Promise<boolean>
   }
 }
 
+/**
+ * The strategy the rollout uses: the stack's (its service record), which `--strategy` may only name
+ * again, with the settings given replacing the stack's; refused (exit 2) before any ECS call. With
+ * `changed`, the service's deploymentConfiguration is updated by the same UpdateService that rolls
+ * the new revision out (the service step sees `config.deployment`).
+ */
+function rolloutStrategy(session: Session, state: StateStore, request: StrategyRequest | undefined): { settings: DeploymentSettings; changed: boolean } {
+  if (!state.exists) throw noStateFile(session);
+  return deploymentFor(request, recordedDeployment(state.get('service')) ?? ROLLING, session.stack, session.local);
+}
+
 /** What both commands find out first: the stack's refs, the service as it is, and the revision it runs. */
 async function rolloutStart(session: Session, state: StateStore) {
   if (!state.exists) throw noStateFile(session);
@@ -90,11 +102,22 @@ async function rolloutStart(session: Session, state: StateStore) {
   return { refs, ...checked, runningArn, running: running.definition };
 }
 
+/** What the rollout needs to know of a native strategy; nothing for rolling (its path stays as it was). */
+function nativePlan(settings: DeploymentSettings, serviceDeploymentBefore: string | undefined): { strategy?: DeploymentSettings['strategy']; serviceDeploymentBefore?: string } {
+  if (settings.strategy === 'rolling') return {};
+  return { strategy: settings.strategy, ...(serviceDeploymentBefore ? { serviceDeploymentBefore } : {}) };
+}
+
 export async function runDeploy(session: Session, options: DeployOptions, defaultAppDir: string, deps: RolloutDependencies = {}): Promise<DeployResult> {
   return withStackState(session, 'deploy', async (state) => {
+    const strategy = rolloutStrategy(session, state, options.strategy);
     const { refs, service, tasksBefore, eventsBefore, runningArn, running } = await rolloutStart(session, state);
     const deployed = releaseOnService(state, running, defaultAppDir);
-    const config = rolloutConfig(session.stack, service, running, chooseRelease(options.release, deployed, defaultAppDir), session.local);
+    const config = {
+      ...rolloutConfig(session.stack, service, running, chooseRelease(options.release, deployed, defaultAppDir), session.local),
+      // Only with --strategy: the service step then compares the service's configuration with it (and records it).
+      ...(options.strategy ? { deployment: strategy.settings } : {}),
+    };
     const before = state.get('taskDefinition');
     const engine = stackEngine(session, config, state, { timeoutMs: options.timeoutMs });
     let target: ResourceRecord | undefined;
@@ -119,6 +142,7 @@ export async function runDeploy(session: Session, options: DeployOptions, defaul
           to: revisionRef(toArn, release),
           tasksBefore,
           eventsBefore,
+          ...nativePlan(strategy.settings, service.currentServiceDeployment),
           update: async () => (updated = await updateService(session, engine)),
         },
         options,
@@ -139,6 +163,7 @@ export async function runDeploy(session: Session, options: DeployOptions, defaul
  */
 export async function runRollback(session: Session, options: MeasureOptions, defaultAppDir: string, deps: RolloutDependencies = {}): Promise<RolloutReport> {
   return withStackState(session, 'rollback', async (state) => {
+    const strategy = rolloutStrategy(session, state, undefined);
     const { refs, service, tasksBefore, eventsBefore, runningArn, running } = await rolloutStart(session, state);
     const previousArn = await previousRevision(session.aws, runningArn);
     const previous = previousArn ? await describeRevision(session.aws, previousArn) : undefined;
@@ -175,6 +200,7 @@ export async function runRollback(session: Session, options: MeasureOptions, def
           to: revisionRef(previousArn, release),
           tasksBefore,
           eventsBefore,
+          ...nativePlan(strategy.settings, service.currentServiceDeployment),
           update: async () => (updated = await updateService(session, engine)),
         },
         options,

@@ -16,6 +16,7 @@ import { buildSeries, type SeriesBucket } from '../report/series.js';
 import { renderRolloutLines, shortenArns } from './render.js';
 import type { Session } from '../session.js';
 import type { MeasureOptions } from './options.js';
+import type { Strategy } from './strategy.js';
 import type { RolloutEvent } from './timeline.js';
 
 export type RolloutCommand = 'deploy' | 'rollback';
@@ -46,7 +47,8 @@ export interface PhaseSummary {
 
 export interface RolloutReport {
   command: RolloutCommand;
-  strategy: 'rolling';
+  /** rolling, blue-green, linear or canary. */
+  strategy: Strategy;
   stack: string;
   url: string;
   /** When probing started, when the service was updated (t0; null when it was not), when probing ended. */
@@ -90,6 +92,8 @@ export interface RolloutReport {
 
 export interface RolloutReportInput {
   command: RolloutCommand;
+  /** Default rolling. */
+  strategy?: Strategy;
   stack: string;
   url: string;
   options: MeasureOptions;
@@ -149,7 +153,8 @@ function versionEvents(records: readonly ProbeRecord[], t0: number, end: number)
 
 function outcomeOf(input: RolloutReportInput): RolloutOutcome {
   if (input.state === 'completed') return 'completed';
-  if (input.rollback) return 'rolled back';
+  // A native deployment whose rollback failed (ROLLBACK_FAILED) failed; a rolling one never reports 'failed' with a rollback.
+  if (input.rollback && input.state !== 'failed') return 'rolled back';
   if (input.state === 'failed') return 'failed';
   return input.interrupted ? 'interrupted' : 'timed out';
 }
@@ -203,7 +208,7 @@ export function assembleRolloutReport(input: RolloutReportInput): RolloutReport 
   const timeline = t0 === undefined ? [] : [...input.timeline, ...versionEvents(records, t0, probe.endedAt)].sort((a, b) => a.seconds - b.seconds);
   return {
     command: input.command,
-    strategy: 'rolling',
+    strategy: input.strategy ?? 'rolling',
     stack: input.stack,
     url: input.url,
     startedAt: new Date(input.startedAt).toISOString(),

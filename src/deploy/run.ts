@@ -12,6 +12,7 @@ import { startProber, type Prober } from '../probe/prober.js';
 import type { Session } from '../session.js';
 import { observeRollout } from './observe.js';
 import type { MeasureOptions } from './options.js';
+import type { Strategy } from './strategy.js';
 import { shortenArns } from './render.js';
 import { assembleRolloutReport, type RevisionRef, type RolloutCommand, type RolloutReport } from './report.js';
 import { RolloutTracker, type RolloutEvent } from './timeline.js';
@@ -34,6 +35,10 @@ export interface RolloutPlan {
   to: RevisionRef;
   tasksBefore: string[];
   eventsBefore: string[];
+  /** How the service deploys (default rolling): the native strategies are followed by their service deployment. */
+  strategy?: Strategy;
+  /** The service's current service deployment before the update (DescribeServices' currentServiceDeployment). */
+  serviceDeploymentBefore?: string;
   /** Updates the service; resolves true once UpdateService was made (false: it was not, e.g. Ctrl-C first). */
   update(): Promise<boolean>;
 }
@@ -88,10 +93,17 @@ export async function measureRollout(session: Session, plan: RolloutPlan, option
   const progress = progressReporter(session, prober, deps.progressIntervalMs ?? 5_000);
   let tracker: RolloutTracker | undefined;
   try {
-    reporter.start(PROGRESS_ID, `probing ${url} at ${options.rps}/s for a ${options.baselineMs / 1000}s baseline, then updating service ${plan.refs.service} to ${plan.to.revision}`);
+    const how = plan.strategy && plan.strategy !== 'rolling' ? ` (${plan.strategy})` : '';
+    reporter.start(PROGRESS_ID, `probing ${url} at ${options.rps}/s for a ${options.baselineMs / 1000}s baseline, then updating service ${plan.refs.service} to ${plan.to.revision}${how}`);
     if (options.baselineMs > 0) await clock.sleep(options.baselineMs, signal);
     if (!signal.aborted && (await plan.update())) {
-      tracker = new RolloutTracker(clock.now(), { from: plan.from.taskDefinition, to: plan.to.taskDefinition, tasksBefore: plan.tasksBefore, eventsBefore: plan.eventsBefore });
+      tracker = new RolloutTracker(clock.now(), {
+        from: plan.from.taskDefinition,
+        to: plan.to.taskDefinition,
+        tasksBefore: plan.tasksBefore,
+        eventsBefore: plan.eventsBefore,
+        ...(plan.serviceDeploymentBefore ? { serviceDeploymentBefore: plan.serviceDeploymentBefore } : {}),
+      });
       for (const event of tracker.timeline) reporter.info(eventLine(event));
       await follow(session, plan.refs, tracker, options.timeoutMs, pollMs, progress);
       if (tracker.finishedAt !== undefined && !signal.aborted && options.settleMs > 0) {
@@ -110,6 +122,7 @@ export async function measureRollout(session: Session, plan: RolloutPlan, option
   const finishedAt = tracker?.finishedAt;
   const report = assembleRolloutReport({
     command: plan.command,
+    ...(plan.strategy ? { strategy: plan.strategy } : {}),
     stack: plan.refs.stack,
     url,
     options,
@@ -191,10 +204,10 @@ function progressReporter(session: Session, prober: Prober, intervalMs: number):
       perRevision.set(revision, (perRevision.get(revision) ?? 0) + 1);
     }
     const tasks = [...perRevision].map(([revision, n]) => `${revision} ${n}`).join(', ') || 'none';
-    const healthy = seen?.targets.filter((t) => t.state === 'healthy').length ?? 0;
+    const healthy = [...(seen?.targets ?? []), ...(seen?.alternateTargets ?? [])].filter((t) => t.state === 'healthy').length;
     session.reporter.progress(
       PROGRESS_ID,
-      `+${Math.round((now - tracker.t0) / 1000)}s ${tracker.state}: tasks ${tasks} · targets ${healthy} healthy · requests ${probe.successes} ok / ${probe.failures} failed · versions ${probe.versions.join(', ') || 'none yet'}`,
+      `+${Math.round((now - tracker.t0) / 1000)}s ${tracker.state}${tracker.lifecycleStage ? ` (${tracker.lifecycleStage})` : ''}: tasks ${tasks} · targets ${healthy} healthy · requests ${probe.successes} ok / ${probe.failures} failed · versions ${probe.versions.join(', ') || 'none yet'}`,
     );
   };
 }

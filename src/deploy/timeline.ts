@@ -1,6 +1,8 @@
 /**
- * The timeline of a rolling deployment, built from successive looks at the service (its
- * deployments and events), its tasks and its targets. Pure: no AWS, no clock; times come with each
+ * The timeline of a deployment, built from successive looks at the service (its deployments and
+ * events), its tasks and its targets; for the native strategies (blue/green, linear, canary) also
+ * its service deployment (status, lifecycle stage, traffic weights, rollback) and the targets of
+ * both target groups. Pure: no AWS, no clock; times come with each
  * observation, so the same observations always give the same timeline and the same outcome.
  */
 import { secondsAfter } from '../chaos/timeline.js';
@@ -20,6 +22,8 @@ export type RolloutEventName =
   | 'deployment replaced'
   | 'rollback started'
   | 'rollback completed'
+  | 'rollback failed'
+  | 'lifecycle stage'
   | 'first answer'
   | 'last answer'
   | 'ECS';
@@ -49,6 +53,21 @@ export interface DeploymentView {
   pendingCount: number;
 }
 
+/** A service deployment of a native strategy (DescribeServiceDeployments), as the tracker reads it. */
+export interface ServiceDeploymentView {
+  arn: string;
+  /** PENDING, IN_PROGRESS, SUCCESSFUL, STOPPED, STOP_REQUESTED, ROLLBACK_REQUESTED, ROLLBACK_IN_PROGRESS, ROLLBACK_SUCCESSFUL, ROLLBACK_FAILED */
+  status: string;
+  statusReason?: string;
+  /** RECONCILE_SERVICE, PRE_SCALE_UP, SCALE_UP, …, BAKE_TIME, CLEAN_UP */
+  lifecycleStage?: string;
+  /** ECS's clock (ms): only to tell the newest apart. */
+  createdAt?: number;
+  /** The share of production traffic ECS asked for the new revision (percent). */
+  productionTrafficWeight?: number;
+  rollback?: { reason?: string; serviceRevisionArn?: string };
+}
+
 /** One look at the service, at `at` (ms, the run's clock). */
 export interface RolloutObservation {
   at: number;
@@ -68,6 +87,10 @@ export interface RolloutObservation {
   /** Tasks followed since they stopped being wanted, described by ARN. */
   others: RolloutTaskView[];
   targets: TargetView[];
+  /** Native strategies only (the service reports BLUE_GREEN, LINEAR or CANARY): its service deployments in flight and its current one. */
+  serviceDeployments?: ServiceDeploymentView[];
+  /** Native strategies only: the targets of the other target group (the new revision's until traffic moved). */
+  alternateTargets?: TargetView[];
 }
 
 export type RolloutState = 'in progress' | 'completed' | 'failed' | 'rolling back' | 'rolled back';
@@ -90,6 +113,8 @@ export interface RolloutPlanRefs {
   tasksBefore: string[];
   /** The service's event IDs before the update: history, not part of this rollout. */
   eventsBefore: string[];
+  /** The service's current service deployment before the update (native strategies): not this rollout's. */
+  serviceDeploymentBefore?: string;
 }
 
 export class RolloutTracker {
@@ -104,6 +129,11 @@ export class RolloutTracker {
   private completedAt: number | undefined;
   private failedTaskReasons: Array<{ id: string; reason?: string }> = [];
   private last: RolloutObservation | undefined;
+  /** Native strategies: the service deployment the update started, as last seen. */
+  private serviceDeployment: { arn: string; view?: ServiceDeploymentView } | undefined;
+  private lastStage: string | undefined;
+  /** Native strategies: when the service deployment ended without completing (STOPPED, ROLLBACK_FAILED). */
+  private endedAt: number | undefined;
 
   constructor(
     readonly t0: number,
@@ -120,7 +150,11 @@ export class RolloutTracker {
     return [...this.events].sort((a, b) => a.seconds - b.seconds);
   }
   get deploymentId(): string | undefined {
-    return this.ours;
+    return this.ours ?? (this.serviceDeployment ? serviceDeploymentId(this.serviceDeployment.arn) : undefined);
+  }
+  /** Native strategies: the lifecycle stage of the service deployment at the last look. */
+  get lifecycleStage(): string | undefined {
+    return this.serviceDeployment?.view?.lifecycleStage;
   }
   get latest(): RolloutObservation | undefined {
     return this.last;
@@ -145,6 +179,7 @@ export class RolloutTracker {
 
   get state(): RolloutState {
     if (this.completedAt !== undefined) return 'completed';
+    if (this.endedAt !== undefined) return 'failed';
     if (this.back) return this.back.completedAt !== undefined ? 'rolled back' : 'rolling back';
     if (this.failure) return 'failed';
     return 'in progress';
@@ -157,6 +192,7 @@ export class RolloutTracker {
   get finishedAt(): number | undefined {
     if (this.completedAt !== undefined) return this.completedAt;
     if (this.back?.completedAt !== undefined) return this.back.completedAt;
+    if (this.endedAt !== undefined) return this.endedAt;
     if (this.failure && !this.back && (this.replacedBy !== undefined || this.last?.service?.rollbackOnFailure === false)) return this.failure.at;
     return undefined;
   }
@@ -165,7 +201,11 @@ export class RolloutTracker {
     const before = this.events.length;
     this.last = observation;
     const { at, service } = observation;
-    if (service) {
+    if (service && observation.serviceDeployments) {
+      // A native strategy: the service deployment says how far it is and how it ended.
+      this.recordEcsEvents(service.events);
+      this.followServiceDeployment(at, observation.serviceDeployments);
+    } else if (service) {
       // Ours first: ECS's events about it ("deployment failed") are read with its ID, and its own
       // rolloutStateReason, when it is still listed, is ECS's best word on a failure.
       this.readOurDeployment(at, service.deployments);
@@ -181,8 +221,17 @@ export class RolloutTracker {
     if (this.finishedAt !== undefined) return [];
     const service = this.last?.service;
     if (!service) return [this.last ? 'the service was not found' : 'not observed yet'];
-    const primary = service.deployments.find((d) => d.status === 'PRIMARY');
     const blockers: string[] = [];
+    if (this.last?.serviceDeployments) {
+      const d = this.serviceDeployment?.view;
+      if (!this.serviceDeployment) blockers.push(`no service deployment of ${revisionName(this.plan.to)} seen`);
+      else blockers.push(`service deployment ${serviceDeploymentId(this.serviceDeployment.arn)} ${d?.status ?? 'not described'}${d?.lifecycleStage ? ` at ${stageDetail(d)}` : ''}`);
+      for (const target of [...(this.last.targets ?? []), ...(this.last.alternateTargets ?? [])]) {
+        if (target.state !== 'healthy') blockers.push(`target ${target.ip} ${target.state}${target.reason ? ` (${target.reason})` : ''}`);
+      }
+      return blockers;
+    }
+    const primary = service.deployments.find((d) => d.status === 'PRIMARY');
     if (!this.ours) blockers.push(`no deployment of ${revisionName(this.plan.to)} seen`);
     if (primary) {
       blockers.push(`deployment ${primary.id} (${revisionName(primary.taskDefinition)}) ${primary.rolloutState ?? 'without a rollout state'}: ${primary.runningCount}/${primary.desiredCount} running${primary.pendingCount ? `, ${primary.pendingCount} pending` : ''}`);
@@ -243,6 +292,83 @@ export class RolloutTracker {
     }
   }
 
+  /**
+   * Native strategies: finds the service deployment the update started (the newest one that is not
+   * the service's current one from before), records each change of its lifecycle stage (and of the
+   * production traffic it asked for: a linear deployment stays in PRODUCTION_TRAFFIC_SHIFT while the
+   * weight grows), and ends the rollout on SUCCESSFUL, ROLLBACK_SUCCESSFUL, STOPPED or ROLLBACK_FAILED.
+   */
+  private followServiceDeployment(at: number, deployments: ServiceDeploymentView[]): void {
+    if (!this.serviceDeployment) {
+      const newest = deployments.filter((d) => d.arn !== this.plan.serviceDeploymentBefore).sort((a, b) => (b.createdAt ?? 0) - (a.createdAt ?? 0))[0];
+      if (!newest) return;
+      this.serviceDeployment = { arn: newest.arn };
+      this.record('deployment started', at, { detail: newest.arn });
+    }
+    const ours = deployments.find((d) => d.arn === this.serviceDeployment!.arn);
+    if (!ours) return;
+    this.serviceDeployment.view = ours;
+    if (ours.lifecycleStage) {
+      const stage = stageDetail(ours);
+      if (stage !== this.lastStage) {
+        this.lastStage = stage;
+        this.record('lifecycle stage', at, { detail: stage, key: `${stage}@${at}` });
+      }
+    }
+    const id = serviceDeploymentId(ours.arn);
+    switch (ours.status) {
+      case 'SUCCESSFUL':
+        if (this.completedAt === undefined && !this.back && this.endedAt === undefined) {
+          this.completedAt = at;
+          this.record('deployment completed', at, { detail: id });
+        }
+        break;
+      case 'ROLLBACK_REQUESTED':
+      case 'ROLLBACK_IN_PROGRESS':
+        this.rollingBack(at, ours);
+        break;
+      case 'ROLLBACK_SUCCESSFUL':
+        this.rollingBack(at, ours);
+        if (this.back && this.back.completedAt === undefined) {
+          this.back.completedAt = at;
+          this.record('rollback completed', at, { detail: `${revisionName(this.plan.from)} runs again${ours.statusReason ? `: ${ours.statusReason}` : ''}` });
+        }
+        break;
+      case 'ROLLBACK_FAILED':
+        this.rollingBack(at, ours);
+        if (this.endedAt === undefined) {
+          this.endedAt = at;
+          this.failure = { reason: `${this.failure!.reason}; the rollback failed${ours.statusReason ? `: ${ours.statusReason}` : ''}`, at: this.failure!.at };
+          this.record('rollback failed', at, { ...(ours.statusReason ? { detail: ours.statusReason } : {}) });
+        }
+        break;
+      case 'STOPPED':
+        if (this.endedAt === undefined && this.completedAt === undefined) {
+          this.endedAt = at;
+          if (!this.failure) this.fail(at, `service deployment ${id} was stopped${ours.statusReason ? `: ${ours.statusReason}` : ''}`);
+        }
+        break;
+    }
+  }
+
+  /**
+   * ECS rolls a native deployment back within the same service deployment (the traffic moves back to
+   * the old revision): why it failed is the rollback's reason, what ECS says of the rollback its
+   * latest statusReason.
+   */
+  private rollingBack(at: number, deployment: ServiceDeploymentView): void {
+    const why = deployment.rollback?.reason;
+    const said = deployment.statusReason;
+    if (!this.back) {
+      if (!this.failure) this.fail(at, why ?? said ?? DEFAULT_ROLLBACK_REASON);
+      this.back = { deploymentId: serviceDeploymentId(deployment.arn), taskDefinition: this.plan.from, ...(said ?? why ? { reason: (said ?? why)! } : {}) };
+      this.record('rollback started', at, { detail: `${why ?? said ?? DEFAULT_ROLLBACK_REASON}; traffic back to ${revisionName(this.plan.from)}` });
+      return;
+    }
+    if (said) this.back.reason = said;
+    if (why && this.failure?.reason === DEFAULT_ROLLBACK_REASON) this.failure = { ...this.failure, reason: why };
+  }
+
   private fail(at: number, reason: string): void {
     this.failure = { reason, at };
     this.record('deployment failed', at, { detail: reason });
@@ -250,7 +376,7 @@ export class RolloutTracker {
 
   private followTasks(observation: RolloutObservation): void {
     const { at } = observation;
-    const healthyIps = new Set(observation.targets.filter((t) => t.state === 'healthy').map((t) => t.ip));
+    const healthyIps = new Set([...observation.targets, ...(observation.alternateTargets ?? [])].filter((t) => t.state === 'healthy').map((t) => t.ip));
     const wanted = new Set(observation.wanted.map((t) => t.arn));
     for (const view of [...observation.wanted, ...observation.others]) {
       let task = this.tasks.get(view.arn);
@@ -282,8 +408,8 @@ export class RolloutTracker {
     }
   }
 
-  private record(event: RolloutEventName, at: number, what: { task?: FollowedTask; detail?: string } = {}): void {
-    const key = `${event}|${what.task?.id ?? ''}`;
+  private record(event: RolloutEventName, at: number, what: { task?: FollowedTask; detail?: string; key?: string } = {}): void {
+    const key = `${event}|${what.task?.id ?? ''}${what.key !== undefined ? `|${what.key}` : ''}`;
     if (this.seen.has(key)) return;
     this.seen.add(key);
     const { task, detail } = what;
@@ -294,6 +420,19 @@ export class RolloutTracker {
       ...(detail ? { detail } : {}),
     });
   }
+}
+
+const DEFAULT_ROLLBACK_REASON = 'ECS rolled the deployment back';
+
+/** `arn:aws:ecs:…:service-deployment/cluster/service/AbC123` → `AbC123`. */
+export function serviceDeploymentId(arn: string): string {
+  return arn.slice(arn.lastIndexOf('/') + 1);
+}
+
+/** "PRODUCTION_TRAFFIC_SHIFT, 25% of production traffic to the new revision"; the stage alone when ECS gives no weight. */
+function stageDetail(deployment: ServiceDeploymentView): string {
+  const stage = deployment.lifecycleStage ?? 'no lifecycle stage';
+  return deployment.productionTrafficWeight !== undefined && stage === 'PRODUCTION_TRAFFIC_SHIFT' ? `${stage}, ${deployment.productionTrafficWeight}% of production traffic to the new revision` : stage;
 }
 
 /** ECS's stop reason for a task a deployment (or a scale-in) stopped: not a failure of the task. */

@@ -40,9 +40,11 @@ export function arnProblem(arn: string | undefined, home: StackHome, options: { 
   if (arn === undefined) return undefined;
   const parts = arn.split(':');
   if (parts.length < 6 || parts[0] !== 'arn') return `"${arn}" is not an ARN`;
-  const [, , , region, account] = parts;
+  const [, , service, region, account] = parts;
   if (account !== home.account) return `its ARN ${arn} is in account ${account || '(none)'}, not the stack's account ${home.account}`;
-  if (!options.global && region !== home.region) return `its ARN ${arn} is in region ${region || '(none)'}, not the stack's region ${home.region}`;
+  // IAM is global: its ARNs name no region.
+  const global = options.global ?? service === 'iam';
+  if (!global && region !== home.region) return `its ARN ${arn} is in region ${region || '(none)'}, not the stack's region ${home.region}`;
   return undefined;
 }
 
@@ -97,7 +99,7 @@ export function screenForeignRecords(state: StateStore, notice: (message: string
   const removals: Removal[] = [];
   for (const [key, record] of state.entries()) {
     if (record.origin !== 'created') continue;
-    const problem = recordProblem(record, home, { global: GLOBAL_KEYS.has(key) });
+    const problem = recordProblem(record, home);
     if (!problem) continue;
     notice(`skipped ${key} ${record.id}: not provably this stack's: ${problem}; it was left as it is`);
     state.forget(key);
@@ -105,9 +107,6 @@ export function screenForeignRecords(state: StateStore, notice: (message: string
   }
   return removals;
 }
-
-/** Records of IAM, whose ARNs name no region. */
-const GLOBAL_KEYS = new Set(['executionRole', 'serviceLinkedRole']);
 
 /**
  * Runs a step's destroy only on what is provably the stack's. A record that is not is skipped,

@@ -34,24 +34,26 @@ export interface PolicyScope {
 /** The managed policy `up` attaches to the role it creates; nothing else may be attached. */
 const TASK_EXECUTION_POLICY_ARN = 'arn:aws:iam::aws:policy/service-role/AmazonECSTaskExecutionRolePolicy';
 
+const INFRA_POLICY_ARN = 'arn:aws:iam::aws:policy/AmazonECSInfrastructureRolePolicyForLoadBalancers';
+
 const ECS_SERVICE_LINKED_ROLE_ARN = 'arn:aws:iam::*:role/aws-service-role/ecs.amazonaws.com/AWSServiceRoleForECS';
-/** Application Auto Scaling creates this role the first time anyone in the account registers an ECS service. */
-const ECS_AUTOSCALING_SERVICE_LINKED_ROLE_ARN =
-  'arn:aws:iam::*:role/aws-service-role/ecs.application-autoscaling.amazonaws.com/AWSServiceRoleForApplicationAutoScaling_ECSService';
 
 /** Name patterns: one stack's names, or the same shapes for any stack. */
 function patterns(stack: string | undefined) {
   if (stack === undefined) {
-    return { roles: ['*-task-execution'], logGroup: '/ecs/*', repository: '*', loadBalancer: '*-alb', targetGroup: '*-tg', stackTag: '*' };
+    return { roles: ['*-task-execution'], infraRole: '*-ecs-infra', logGroup: '/ecs/*', repository: '*', loadBalancer: '*-alb', targetGroup: '*-tg*', stackTag: '*' };
   }
   const names = resourceNames(stack);
   return {
     // The regional name `up` gives a new role (<stack>-<region>-task-execution), and the older one.
     roles: [`${stack}-*-task-execution`, names.legacyExecutionRole],
+    // The role ECS assumes to shift load balancer traffic (`up --strategy blue-green|linear|canary`).
+    infraRole: `${stack}-*-ecs-infra`,
     logGroup: names.logGroup,
     repository: names.repository,
     loadBalancer: names.loadBalancer,
-    targetGroup: names.targetGroup,
+    // `<stack>-tg` and, for the native strategies, `<stack>-tg2`.
+    targetGroup: `${names.targetGroup}*`,
     stackTag: stack,
   };
 }
@@ -65,13 +67,14 @@ export function policyDocument(scope: PolicyScope = {}): PolicyDocument {
   const roleArns = p.roles.map((role) => `arn:aws:iam::*:role/${role}`);
   const roleArn = roleArns.length === 1 ? roleArns[0]! : roleArns;
   const passable = scope.executionRole ? [...roleArns, adoptedRoleArn(scope.executionRole)] : roleArn;
+  const infraRoleArn = `arn:aws:iam::*:role/${p.infraRole}`;
   // Log-group actions take the ARN with or without the trailing ":*", depending on the API.
   const logGroupArns = scope.stack === undefined ? `arn:aws:logs:*:*:log-group:${p.logGroup}` : [`arn:aws:logs:*:*:log-group:${p.logGroup}`, `arn:aws:logs:*:*:log-group:${p.logGroup}:*`];
   const elb = 'arn:aws:elasticloadbalancing:*:*';
 
   const statements: PolicyStatement[] = [
     {
-      Sid: 'EcsClusterServiceTasks',
+      Sid: 'Ecs',
       Effect: 'Allow',
       // ECS task definition and task ARNs carry revisions and random IDs: kept on "*".
       Action: [
@@ -95,31 +98,28 @@ export function policyDocument(scope: PolicyScope = {}): PolicyDocument {
       // A new account has none of these roles: `up` creates ECS's, the first CreateLoadBalancer ELB's,
       // the first RegisterScalableTarget (`up --autoscale`) Application Auto Scaling's for ECS.
       Action: ['iam:CreateServiceLinkedRole'],
-      Resource: [
-        ECS_SERVICE_LINKED_ROLE_ARN,
-        'arn:aws:iam::*:role/aws-service-role/elasticloadbalancing.amazonaws.com/AWSServiceRoleForElasticLoadBalancing',
-        ECS_AUTOSCALING_SERVICE_LINKED_ROLE_ARN,
-      ],
+      // The condition names the services; the Resource is every service-linked role's path, as AWS's own examples write it.
+      Resource: 'arn:aws:iam::*:role/aws-service-role/*',
       Condition: { StringEquals: { 'iam:AWSServiceName': ['ecs.amazonaws.com', 'elasticloadbalancing.amazonaws.com', 'ecs.application-autoscaling.amazonaws.com'] } },
     },
     {
-      Sid: 'EcsServiceLinkedRoleLookup',
+      Sid: 'EcsSlrLookup',
       Effect: 'Allow',
       // `up` reads it first, so that a re-run creates nothing.
       Action: ['iam:GetRole'],
       Resource: ECS_SERVICE_LINKED_ROLE_ARN,
     },
     {
-      Sid: 'TaskExecutionRole',
+      Sid: 'StackRoles',
       Effect: 'Allow',
       Action: [
         'iam:GetRole', 'iam:CreateRole', 'iam:TagRole', 'iam:ListAttachedRolePolicies', 'iam:DetachRolePolicy',
         'iam:ListRolePolicies', 'iam:DeleteRolePolicy', 'iam:DeleteRole',
       ],
-      Resource: roleArn,
+      Resource: [...roleArns, infraRoleArn],
     },
     {
-      Sid: 'TaskExecutionRolePolicyAttachment',
+      Sid: 'ExecRolePolicy',
       Effect: 'Allow',
       // Only the execution policy: attaching anything else to a role ECS tasks run as would escalate.
       Action: ['iam:AttachRolePolicy'],
@@ -127,15 +127,23 @@ export function policyDocument(scope: PolicyScope = {}): PolicyDocument {
       Condition: { ArnEquals: { 'iam:PolicyARN': TASK_EXECUTION_POLICY_ARN } },
     },
     {
-      Sid: 'PassTaskExecutionRole',
+      Sid: 'PassExecRole',
       Effect: 'Allow',
       // The task definition names the role; ECS may hand it to tasks only.
       Action: ['iam:PassRole'],
       Resource: passable,
       Condition: { StringEquals: { 'iam:PassedToService': 'ecs-tasks.amazonaws.com' } },
     },
+    {
+      Sid: 'InfraRole',
+      Effect: 'Allow',
+      // Only its managed policy, and passed to ECS only (the service's advancedConfiguration names it).
+      Action: ['iam:AttachRolePolicy', 'iam:PassRole'],
+      Resource: infraRoleArn,
+      Condition: { ArnEqualsIfExists: { 'iam:PolicyARN': INFRA_POLICY_ARN }, StringEqualsIfExists: { 'iam:PassedToService': 'ecs.amazonaws.com' } },
+    },
     ...(scope.executionRole
-      ? [{ Sid: 'AdoptedTaskExecutionRole', Effect: 'Allow' as const, Action: ['iam:GetRole', 'iam:ListAttachedRolePolicies'], Resource: adoptedRoleArn(scope.executionRole) }]
+      ? [{ Sid: 'AdoptedExecRole', Effect: 'Allow' as const, Action: ['iam:GetRole', 'iam:ListAttachedRolePolicies'], Resource: adoptedRoleArn(scope.executionRole) }]
       : []),
     {
       Sid: 'LogGroup',
@@ -154,7 +162,7 @@ export function policyDocument(scope: PolicyScope = {}): PolicyDocument {
       Resource: '*',
     },
     {
-      Sid: 'EcrRepositoryAndPush',
+      Sid: 'EcrRepository',
       Effect: 'Allow',
       // The repository's own actions and what `docker push` (and ECS's pull check) calls on it.
       Action: [
@@ -172,7 +180,7 @@ export function policyDocument(scope: PolicyScope = {}): PolicyDocument {
       Resource: '*',
     },
     {
-      Sid: 'NetworkLookupAndSecurityGroupCreate',
+      Sid: 'Network',
       Effect: 'Allow',
       // DescribeRegions and DescribeVpcs are also what Cloud Map checks for a private namespace.
       Action: [
@@ -181,7 +189,7 @@ export function policyDocument(scope: PolicyScope = {}): PolicyDocument {
       Resource: '*',
     },
     {
-      Sid: 'SecurityGroupTagOnCreate',
+      Sid: 'SgTagOnCreate',
       Effect: 'Allow',
       Action: ['ec2:CreateTags'],
       Resource: 'arn:aws:ec2:*:*:security-group/*',
@@ -196,7 +204,7 @@ export function policyDocument(scope: PolicyScope = {}): PolicyDocument {
       Condition: { StringLike: { 'aws:ResourceTag/ecs-ha:stack': p.stackTag } },
     },
     {
-      Sid: 'LoadBalancingCreateAndDescribe',
+      Sid: 'LoadBalancing',
       Effect: 'Allow',
       Action: [
         'elasticloadbalancing:CreateLoadBalancer', 'elasticloadbalancing:CreateTargetGroup',
@@ -210,9 +218,9 @@ export function policyDocument(scope: PolicyScope = {}): PolicyDocument {
       // AddTags: creating with tags tags the new resource in the same call.
       Action: [
         // Modify* and Delete* only ever match the stack's own load balancer, listeners and target group (the Resource below).
-        'elasticloadbalancing:AddTags', 'elasticloadbalancing:Modify*', 'elasticloadbalancing:Delete*',
+        'elasticloadbalancing:AddTags', 'elasticloadbalancing:Modify*', 'elasticloadbalancing:Delete*', 'elasticloadbalancing:CreateRule',
       ],
-      Resource: [`${elb}:loadbalancer/app/${p.loadBalancer}/*`, `${elb}:listener/app/${p.loadBalancer}/*`, `${elb}:targetgroup/${p.targetGroup}/*`],
+      Resource: [`${elb}:loadbalancer/app/${p.loadBalancer}/*`, `${elb}:listener/app/${p.loadBalancer}/*`, `${elb}:listener-rule/app/${p.loadBalancer}/*`, `${elb}:targetgroup/${p.targetGroup}/*`],
     },
     {
       Sid: 'CloudMap',

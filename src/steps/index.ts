@@ -3,9 +3,12 @@ import { autoScalingStep } from './autoScaling.js';
 import { clusterStep } from './cluster.js';
 import { discoveryServiceStep } from './discoveryService.js';
 import { dockerStep } from './docker.js';
+import { alternateTargetGroupStep } from './alternateTargetGroup.js';
 import { executionRoleStep } from './executionRole.js';
+import { infrastructureRoleStep } from './infrastructureRole.js';
 import { imageStep } from './image.js';
 import { listenerStep } from './listener.js';
+import { listenerRuleStep } from './listenerRule.js';
 import { loadBalancerStep } from './loadBalancer.js';
 import { logGroupStep } from './logGroup.js';
 import { namespaceStep } from './namespace.js';
@@ -31,7 +34,10 @@ export const ALL_STEPS: readonly Step[] = [
   taskSecurityGroupStep,
   loadBalancerStep,
   targetGroupStep,
+  alternateTargetGroupStep,
   listenerStep,
+  listenerRuleStep,
+  infrastructureRoleStep,
   namespaceStep,
   discoveryServiceStep,
   taskDefinitionStep,

@@ -15,6 +15,7 @@ import { existingResource, type ReadContext } from '../engine/plan.js';
 import { lookedUp, type Step, type StepContext } from '../engine/step.js';
 import { arnProblem, GONE, judge, lastSegment, nameProblem, recordProblem, tagProblem } from '../engine/ownership.js';
 import { ecsStackTag, hasStackTag } from '../engine/tags.js';
+import { deploymentConfigurationFor, deploymentMatches, describeSettings, isNative, wantedDeployment, type DeploymentSettings } from '../deploy/strategy.js';
 import { OperationError } from '../errors.js';
 import { listServiceTaskArns } from '../inspect/stack.js';
 import { retryWhileServiceLinkedRoleSettles } from './serviceLinkedRole.js';
@@ -73,8 +74,50 @@ function isCreateTransient(error: unknown): boolean {
   return (isAwsError(error, 'InvalidParameterException') && /associated (with a |with an? )?load balancer/i.test(awsErrorMessage(error))) || isRolePropagationError(error);
 }
 
+/** What the service deploys with: `up --strategy` / `deploy --strategy`, else what the state remembers, else rolling. */
+function settingsOf(ctx: ReadContext): DeploymentSettings {
+  return wantedDeployment(ctx.config.deployment, ctx.state.get('service'));
+}
+
+/**
+ * The service's one load balancer entry. Rolling: the target group, as always. Native strategies:
+ * also the advancedConfiguration ECS needs to shift traffic (API reference, AdvancedConfiguration):
+ * the second target group, the production listener rule, and the role ECS assumes to change it.
+ */
+export function loadBalancersFor(ctx: ReadContext, settings: DeploymentSettings): NonNullable<UpdateServiceCommandInput['loadBalancers']> {
+  const { state, names, config } = ctx;
+  const entry = { targetGroupArn: state.require('targetGroup').id, containerName: names.container, containerPort: config.appPort };
+  if (!isNative(settings)) return [entry];
+  return [
+    {
+      ...entry,
+      advancedConfiguration: {
+        alternateTargetGroupArn: state.require('alternateTargetGroup').id,
+        productionListenerRule: state.require('listenerRule').id,
+        roleArn: state.require('infrastructureRole').arn!,
+      },
+    },
+  ];
+}
+
+/** The service record's details: the cluster, and the strategy when it is not rolling or was asked for, so that `deploy` and a plain `up` keep it. */
+function serviceDetails(ctx: ReadContext, cluster: unknown): Record<string, unknown> {
+  const settings = settingsOf(ctx);
+  const remember = isNative(settings) || ctx.config.deployment !== undefined || ctx.state.get('service')?.details?.deployment !== undefined;
+  return { cluster, ...(remember ? { deployment: settings } : {}) };
+}
+
+/** Records the strategy the service deploys with next to its cluster, when it is not recorded as it is. */
+function rememberDeployment(ctx: StepContext): void {
+  const recorded = ctx.state.get('service');
+  if (!recorded) return;
+  const details = { ...recorded.details, ...serviceDetails(ctx, recorded.details?.cluster) };
+  if (JSON.stringify(details) !== JSON.stringify(recorded.details ?? {})) ctx.state.record('service', { ...recorded, details });
+}
+
 async function createService(ctx: StepContext, cluster: string): Promise<Service> {
   const { config, names, state } = ctx;
+  const settings = settingsOf(ctx);
   // Retried while ECS cannot use a new role (its service-linked one, the execution role) or listener yet.
   const { service } = await retryWhileServiceLinkedRoleSettles(ctx, { what: 'creating the ECS service', operation: 'CreateService', alsoRetry: isCreateTransient }, () =>
     ctx.aws.ecs.send(
@@ -93,16 +136,12 @@ async function createService(ctx: StepContext, cluster: string): Promise<Service
             assignPublicIp: 'ENABLED',
           },
         },
-        loadBalancers: [{ targetGroupArn: state.require('targetGroup').id, containerName: names.container, containerPort: config.appPort }],
+        loadBalancers: loadBalancersFor(ctx, settings),
         serviceRegistries: [{ registryArn: state.require('discoveryService').arn! }],
         healthCheckGracePeriodSeconds: HEALTH_CHECK_GRACE_SECONDS,
         // Set explicitly: the default changed in 2025 (new services rebalance), older ones do not.
         availabilityZoneRebalancing: 'ENABLED',
-        deploymentConfiguration: {
-          minimumHealthyPercent: 100,
-          maximumPercent: 200,
-          deploymentCircuitBreaker: { enable: true, rollback: true },
-        },
+        deploymentConfiguration: deploymentConfigurationFor(settings),
         propagateTags: 'SERVICE',
         enableECSManagedTags: true,
         tags: [ecsStackTag(config.stack)],
@@ -133,6 +172,15 @@ function changesFor(ctx: ReadContext, service: Service): Partial<UpdateServiceCo
   // The emulator does not report the grace period; only a reported, different value counts.
   const grace = service.healthCheckGracePeriodSeconds;
   if (grace !== undefined && grace !== HEALTH_CHECK_GRACE_SECONDS) changes.healthCheckGracePeriodSeconds = HEALTH_CHECK_GRACE_SECONDS;
+  // A changed strategy (or its settings) sets the whole deploymentConfiguration and the load balancer entry with it.
+  const settings = settingsOf(ctx);
+  const advanced = service.loadBalancers?.[0]?.advancedConfiguration;
+  const wantedEntry = loadBalancersFor(ctx, settings)[0]!;
+  const entryDiffers = service.loadBalancers !== undefined && JSON.stringify(advanced ?? null) !== JSON.stringify(wantedEntry.advancedConfiguration ?? null);
+  if (!deploymentMatches(service.deploymentConfiguration, settings) || entryDiffers) {
+    changes.deploymentConfiguration = deploymentConfigurationFor(settings);
+    changes.loadBalancers = [wantedEntry];
+  }
   // Likewise: moto does not report it; a service that says DISABLED gets it turned on.
   if (service.availabilityZoneRebalancing !== undefined && service.availabilityZoneRebalancing !== 'ENABLED') changes.availabilityZoneRebalancing = 'ENABLED';
   // A zone a `chaos --kill-az` drill left out (it was killed before giving it back): the stack's subnets
@@ -152,6 +200,8 @@ const CHANGE_LABELS: Record<string, string> = {
   desiredCount: 'desired count',
   healthCheckGracePeriodSeconds: 'health check grace period',
   networkConfiguration: 'restored the subnets of a zone a chaos drill left out',
+  deploymentConfiguration: 'deployment strategy',
+  loadBalancers: 'load balancer configuration of the strategy',
 };
 
 /** What an update changes, for a plan: "desired count 2 → 3, task definition demo:1 → demo:2". */
@@ -169,7 +219,8 @@ function describeUpdate(service: Service, changes: Partial<UpdateServiceCommandI
 export const serviceStep: Step = {
   id: 'service',
   title: 'ECS service',
-  dependsOn: ['cluster', 'taskDefinition', 'listener', 'taskSecurityGroup', 'discoveryService'],
+  // The native strategies' resources (none with rolling) are named in the service's load balancer entry.
+  dependsOn: ['cluster', 'taskDefinition', 'listener', 'taskSecurityGroup', 'discoveryService', 'alternateTargetGroup', 'listenerRule', 'infrastructureRole'],
   // The cluster step records the cluster under this name, so the lookup need not wait for it.
   lookup: (ctx) => describeService(ctx, ctx.state.get('cluster')?.id ?? ctx.names.cluster),
 
@@ -192,6 +243,7 @@ export const serviceStep: Step = {
         return `adopted service ${name} (not created by ecs-ha, will be kept)`;
       }
       const changes = changesFor(ctx, existing);
+      rememberDeployment(ctx);
       if (Object.keys(changes).length === 0) return `service ${name} ${recorded ? 'exists' : 'found'}`;
       const failed = failedPrimary(existing);
       if (failed) ctx.notice(`the last deployment of service ${name}${failed.id ? ` (${failed.id})` : ''} FAILED${failed.reason ? `: ${failed.reason}` : ''}; starting a new one`);
@@ -199,8 +251,9 @@ export const serviceStep: Step = {
       return `updated service ${name} (${Object.keys(changes).map((key) => CHANGE_LABELS[key]).join(', ')})`;
     }
     const service = await createService(ctx, cluster);
-    ctx.state.record('service', { id: name, arn: service.serviceArn!, origin: 'created', details: { cluster } });
-    return `created service ${name} (${ctx.config.count} tasks)`;
+    ctx.state.record('service', { id: name, arn: service.serviceArn!, origin: 'created', details: serviceDetails(ctx, cluster) });
+    const settings = settingsOf(ctx);
+    return `created service ${name} (${ctx.config.count} tasks${isNative(settings) ? `, deploys ${describeSettings(settings)}` : ''})`;
   },
 
   async plan(ctx) {

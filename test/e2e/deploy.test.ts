@@ -132,11 +132,11 @@ describe('deploy and rollback on the local data plane', () => {
     expect(await answer()).toMatch(/ - Version 1\.0$/);
   });
 
-  it('refuses a strategy this stack was not built for, and a bad --rps, before any AWS call (exit 2)', async () => {
+  it('refuses a native strategy on the local data plane, and a bad --rps, before any AWS call (exit 2)', async () => {
     const trace = join(cwd, 'refused.jsonl');
     const strategy = await runCli(['deploy', '--local', '--stack', STACK, '--strategy', 'canary', '--trace', trace], { cwd, env });
     expect(strategy.code).toBe(2);
-    expect(strategy.stderr).toContain('error: --strategy canary: stack "dep" was built for rolling deployments; ECS\'s CANARY strategy needs a stack built with `ecs-ha up --local --strategy canary`, which is not available in this version');
+    expect(strategy.stderr).toContain('error: --strategy canary with --local: the local data plane deploys rolling only');
     const rps = await runCli(['rollback', '--local', '--stack', STACK, '--rps', '0', '--trace', trace], { cwd, env });
     expect(rps.code).toBe(2);
     expect(rps.stderr).toContain('error: invalid --rps "0": expected a whole number from 1 to 100');

@@ -40,9 +40,10 @@ describe('plan against the emulator', () => {
     expect(run.code).toBe(4);
     expect(plan).toMatchObject({ stack: STACK, region: 'us-east-1', account: '123456789012', drift: true, state: { exists: false } });
     const actions = Object.fromEntries(plan.changes.map((change) => [change.step, change.action]));
-    const notMadeByUp = ['docker', 'network', 'repository', 'image', 'autoScaling'];
+    // Not made by a plain `up` of a rolling stack: the native strategies' resources and autoscaling are 'none'.
+    const notMadeByUp = ['docker', 'network', 'repository', 'image', 'autoScaling', 'alternateTargetGroup', 'listenerRule', 'infrastructureRole'];
     expect({ docker: actions.docker, network: actions.network, repository: actions.repository, image: actions.image }).toEqual({ docker: 'none', network: 'adopt', repository: 'none', image: 'adopt' });
-    if ('autoScaling' in actions) expect(actions.autoScaling).toBe('none');
+    for (const step of ['autoScaling', 'alternateTargetGroup', 'listenerRule', 'infrastructureRole']) expect(actions[step], step).toBe('none');
     const made = plan.changes.filter((change) => !notMadeByUp.includes(change.step));
     expect(made.length).toBeGreaterThanOrEqual(13);
     for (const change of made) expect(change.action, `${change.step}: ${change.resource}`).toBe('create');
@@ -110,7 +111,7 @@ describe('plan against the emulator', () => {
     const lines = run.stdout.trimEnd().split('\n');
     expect(lines[0]).toBe(`Plan for stack "${STACK}" in us-east-1 (account 123456789012): what \`ecs-ha up\` would do, found with read calls only`);
     expect(lines).toContainEqual(expect.stringMatching(/^ {2}create {3}log group \/ecs\/e2e +retention 7 days$/));
-    expect(lines).toContain('Changes: 13 create, 2 adopt, 3 none');
+    expect(lines).toContain('Changes: 13 create, 2 adopt, 6 none');
     expect(lines).toContainEqual(expect.stringMatching(/^Cost: {4}once up, the stack costs about \$0\.\d{3}\/hour \(\$\d+\.\d{2}\/month\): estimate at us-east-1 on-demand prices of \d{4}-\d{2}/));
   });
 

@@ -16,8 +16,16 @@ function refusal(input: Partial<DeployOptionInput>): UsageError {
 }
 
 describe('deploy options', () => {
-  it('turns the defaults into milliseconds and numbers, strategy rolling, nothing asked of the release', () => {
-    expect(parseDeployOptions(defaults, 'demo')).toEqual({ rps: 10, baselineMs: 5_000, settleMs: 15_000, timeoutMs: 900_000, maxFailures: 0, strategy: 'rolling', release: {} });
+  it('turns the defaults into milliseconds and numbers, no strategy asked for (the stack\'s), nothing asked of the release', () => {
+    expect(parseDeployOptions(defaults, 'demo')).toEqual({ rps: 10, baselineMs: 5_000, settleMs: 15_000, timeoutMs: 900_000, maxFailures: 0, release: {} });
+  });
+
+  it('keeps --strategy with its settings, and which settings were given', () => {
+    expect(parseDeployOptions({ ...defaults, strategy: 'canary', canaryPercent: '5' }, 'demo').strategy).toEqual({
+      settings: { strategy: 'canary', bakeMinutes: 2, canaryPercent: 5, canaryBakeMinutes: 3 },
+      given: ['canaryPercent'],
+    });
+    expect(parseDeployOptions({ ...defaults, strategy: 'rolling' }, 'demo').strategy).toEqual({ settings: { strategy: 'rolling' }, given: [] });
   });
 
   it('keeps what the release asks for; --app-dir resolved against the working directory', () => {
@@ -45,15 +53,20 @@ describe('deploy options', () => {
   });
 
   it.each([
-    ['blue-green', 'BLUE_GREEN'],
-    ['linear', 'LINEAR'],
-    ['canary', 'CANARY'],
-  ])('refuses --strategy %s: the stack was built for rolling deployments', (strategy, ecsName) => {
-    const error = refusal({ strategy });
-    expect(error.message).toBe(
-      `--strategy ${strategy}: stack "demo" was built for rolling deployments; ECS's ${ecsName} strategy needs a stack built with \`ecs-ha up --strategy ${strategy}\`, which is not available in this version`,
-    );
-    expect(error.hint).toContain('--strategy rolling');
+    [{ strategy: 'canary', canaryPercent: '0' }, 'invalid --canary-percent "0": ECS allows multiples of 0.1 from 0.1 to 100.0'],
+    [{ strategy: 'linear', stepPercent: '2' }, 'invalid --step-percent "2": ECS allows multiples of 0.1 from 3.0 to 100.0'],
+    [{ strategy: 'blue-green', bakeMinutes: '1441' }, 'invalid --bake-minutes "1441": ECS allows a whole number of minutes from 0 to 1440 (24 hours)'],
+    [{ strategy: 'linear', canaryBakeMinutes: '1' }, '--canary-bake-minutes is not a setting of --strategy linear: it applies to canary'],
+    [{ stepBakeMinutes: '1' }, '--step-bake-minutes needs --strategy: it is a setting of the linear strategy'],
+  ])('refuses the strategy setting %j against ECS\'s ranges: %s', (input, message) => {
+    const error = refusal(input);
+    expect(error.message).toBe(message);
+    expect(error.exitCode).toBe(ExitCode.usage);
+  });
+
+  it.each(['blue-green', 'linear', 'canary'])('refuses --strategy %s with --local: the local data plane deploys rolling only', (strategy) => {
+    expect(() => parseDeployOptions({ ...defaults, strategy }, 'demo', true)).toThrow(expect.objectContaining({ exitCode: ExitCode.usage, message: `--strategy ${strategy} with --local: the local data plane deploys rolling only (it has no listener rule whose weights ECS could shift)` }));
+    expect(parseDeployOptions({ ...defaults, strategy: 'rolling' }, 'demo', true).strategy?.settings).toEqual({ strategy: 'rolling' });
   });
 
   it('rollback takes the measuring options only, validated the same way', () => {

@@ -81,9 +81,10 @@ describe('policyDocument', () => {
     expect(statementsWith(policy, 'ec2:CreateTags')[0]!.Condition).toEqual({ StringEquals: { 'ec2:CreateAction': 'CreateSecurityGroup' } });
   });
 
-  it('passes only the task execution role, and only to ECS tasks', () => {
+  it('passes the task execution role only to ECS tasks, and the infrastructure role only to ECS', () => {
     const [pass, ...others] = statementsWith(policy, 'iam:PassRole');
-    expect(others).toEqual([]);
+    // The only other: the infrastructure role, to ECS itself (native blue/green, linear, canary).
+    expect(others).toEqual([expect.objectContaining({ Resource: 'arn:aws:iam::*:role/*-ecs-infra', Condition: expect.objectContaining({ StringEqualsIfExists: { 'iam:PassedToService': 'ecs.amazonaws.com' } }) })]);
     expect(pass!.Action).toEqual(['iam:PassRole']);
     expect(pass!.Resource).toBe('arn:aws:iam::*:role/*-task-execution');
     expect(pass!.Condition).toEqual({ StringEquals: { 'iam:PassedToService': 'ecs-tasks.amazonaws.com' } });
@@ -91,13 +92,18 @@ describe('policyDocument', () => {
     for (const s of policy.Statement.filter((s) => s.Action.some((a) => a.startsWith('iam:')))) {
       if (s.Action.includes('iam:CreateServiceLinkedRole')) {
         expect(s.Condition?.StringEquals?.['iam:AWSServiceName']).toContain('ecs.amazonaws.com');
-        expect(s.Resource).toContain(slr);
+        expect(s.Resource).toBe('arn:aws:iam::*:role/aws-service-role/*');
       } else if (s.Resource === slr) {
         expect(s.Action).toEqual(['iam:GetRole']); // `up` only looks the service-linked role up
       } else {
-        expect(s.Resource).toBe('arn:aws:iam::*:role/*-task-execution');
+        // Only the stack's own roles: the task execution role and the infrastructure role.
+        for (const resource of [s.Resource].flat()) expect(resource).toMatch(/^arn:aws:iam::\*:role\/\*-(task-execution|ecs-infra)$/);
       }
     }
+    // The infrastructure role gets only its own managed policy attached.
+    expect(statementsWith(policy, 'iam:AttachRolePolicy')[1]!.Condition).toMatchObject({
+      ArnEqualsIfExists: { 'iam:PolicyARN': 'arn:aws:iam::aws:policy/AmazonECSInfrastructureRolePolicyForLoadBalancers' },
+    });
     // Another role may be neither changed nor passed.
     expect(allows(policy, 'iam:DeleteRole', 'arn:aws:iam::123456789012:role/admin')).toBe(false);
     expect(allows(policy, 'iam:PassRole', 'arn:aws:iam::123456789012:role/admin')).toBe(false);
@@ -153,7 +159,10 @@ describe('policyDocument', () => {
     const role = 'arn:aws:iam::123456789012:role/aws-service-role/ecs.application-autoscaling.amazonaws.com/AWSServiceRoleForApplicationAutoScaling_ECSService';
     expect(allows(policy, 'iam:CreateServiceLinkedRole', role)).toBe(true);
     expect(statementsWith(policy, 'iam:CreateServiceLinkedRole')[0]!.Condition?.StringEquals?.['iam:AWSServiceName']).toContain('ecs.application-autoscaling.amazonaws.com');
-    expect(allows(policy, 'iam:CreateServiceLinkedRole', 'arn:aws:iam::123456789012:role/aws-service-role/rds.application-autoscaling.amazonaws.com/AWSServiceRoleForApplicationAutoScaling_RDSCluster')).toBe(false);
+    // Only these services' roles: IAM evaluates the condition (the tests' `allows` does not).
+    expect(statementsWith(policy, 'iam:CreateServiceLinkedRole')[0]!.Condition).toEqual({
+      StringEquals: { 'iam:AWSServiceName': ['ecs.amazonaws.com', 'elasticloadbalancing.amazonaws.com', 'ecs.application-autoscaling.amazonaws.com'] },
+    });
   });
 
   it('with an adopted execution role, may read and pass it but not change it', () => {

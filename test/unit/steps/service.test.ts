@@ -10,6 +10,7 @@ import {
 } from '@aws-sdk/client-ecs';
 import { DescribeTargetHealthCommand, ElasticLoadBalancingV2Client, type TargetHealthStateEnum } from '@aws-sdk/client-elastic-load-balancing-v2';
 import { mockClient } from 'aws-sdk-client-mock';
+import type { DeploymentSettings } from '../../../src/deploy/strategy.js';
 import { beforeEach, describe, expect, it } from 'vitest';
 import { isMutatingOperation } from '../../../src/aws/clients.js';
 import { EnvironmentError, ExitCode, OperationError } from '../../../src/errors.js';
@@ -103,6 +104,70 @@ describe('ECS service step', () => {
       tags: ourTags,
     });
     expect(ctx.state.get('service')).toEqual({ id: 'demo', arn: serviceArn, origin: 'created', details: { cluster: 'demo' } });
+  });
+
+  describe('with a native strategy (up --strategy)', () => {
+    const alternateArn = 'arn:aws:elasticloadbalancing:us-east-1:123456789012:targetgroup/demo-tg2/def';
+    const ruleArn = 'arn:aws:elasticloadbalancing:us-east-1:123456789012:listener-rule/app/demo-alb/1/2/3';
+    const roleArn = 'arn:aws:iam::123456789012:role/demo-us-east-1-ecs-infra';
+    function native(deployment: DeploymentSettings): TestContext {
+      const ctx = withDependencies({ config: { deployment } });
+      ctx.state.record('alternateTargetGroup', { id: alternateArn, arn: alternateArn, origin: 'created' });
+      ctx.state.record('listenerRule', { id: ruleArn, arn: ruleArn, origin: 'created' });
+      ctx.state.record('infrastructureRole', { id: 'demo-us-east-1-ecs-infra', arn: roleArn, origin: 'created' });
+      return ctx;
+    }
+    const advancedConfiguration = { alternateTargetGroupArn: alternateArn, productionListenerRule: ruleArn, roleArn };
+
+    it.each([
+      [{ strategy: 'blue-green', bakeMinutes: 5 }, { strategy: 'BLUE_GREEN', bakeTimeInMinutes: 5 }],
+      [{ strategy: 'linear', bakeMinutes: 2, stepPercent: 25, stepBakeMinutes: 3 }, { strategy: 'LINEAR', bakeTimeInMinutes: 2, linearConfiguration: { stepPercent: 25, stepBakeTimeInMinutes: 3 } }],
+      [{ strategy: 'canary', bakeMinutes: 2, canaryPercent: 10, canaryBakeMinutes: 3 }, { strategy: 'CANARY', bakeTimeInMinutes: 2, canaryConfiguration: { canaryPercent: 10, canaryBakeTimeInMinutes: 3 } }],
+    ] as const)('%o: CreateService carries the deployment configuration and the advanced load balancer configuration the API reference names', async (settings, deploymentConfiguration) => {
+      const ctx = native(settings);
+      ecs.on(DescribeServicesCommand).resolves(missing);
+      ecs.on(CreateServiceCommand).resolves({ service: service() });
+
+      await serviceStep.ensure(ctx);
+
+      const input = ecs.commandCalls(CreateServiceCommand)[0]!.args[0].input;
+      expect(input.deploymentConfiguration).toEqual(deploymentConfiguration);
+      expect(input.loadBalancers).toEqual([{ targetGroupArn, containerName: 'app', containerPort: 8080, advancedConfiguration }]);
+      expect(ctx.state.get('service')?.details).toEqual({ cluster: 'demo', deployment: settings });
+    });
+
+    it('a service that deploys ROLLING is switched to the stack\'s strategy in one UpdateService', async () => {
+      const ctx = native({ strategy: 'blue-green', bakeMinutes: 2 });
+      ctx.state.record('service', { id: 'demo', arn: serviceArn, origin: 'created', details: { cluster: 'demo' } });
+      ecs.on(DescribeServicesCommand).resolves({
+        services: [service({ deploymentConfiguration: { strategy: 'ROLLING', minimumHealthyPercent: 100, maximumPercent: 200 }, loadBalancers: [{ targetGroupArn, containerName: 'app', containerPort: 8080 }] })],
+      });
+      ecs.on(UpdateServiceCommand).resolves({ service: service() });
+
+      expect(await serviceStep.ensure(ctx)).toContain('deployment strategy');
+
+      expect(ecs.commandCalls(UpdateServiceCommand)[0]!.args[0].input).toMatchObject({
+        deploymentConfiguration: { strategy: 'BLUE_GREEN', bakeTimeInMinutes: 2 },
+        loadBalancers: [{ targetGroupArn, containerName: 'app', containerPort: 8080, advancedConfiguration }],
+      });
+    });
+
+    it('makes no write when the service already deploys as the stack says', async () => {
+      const ctx = native({ strategy: 'canary', bakeMinutes: 2, canaryPercent: 10, canaryBakeMinutes: 3 });
+      ctx.state.record('service', { id: 'demo', arn: serviceArn, origin: 'created', details: { cluster: 'demo', deployment: { strategy: 'canary', bakeMinutes: 2, canaryPercent: 10, canaryBakeMinutes: 3 } } });
+      ecs.on(DescribeServicesCommand).resolves({
+        services: [
+          service({
+            deploymentConfiguration: { strategy: 'CANARY', bakeTimeInMinutes: 2, canaryConfiguration: { canaryPercent: 10, canaryBakeTimeInMinutes: 3 } },
+            loadBalancers: [{ targetGroupArn, containerName: 'app', containerPort: 8080, advancedConfiguration }],
+          }),
+        ],
+      });
+
+      await serviceStep.ensure(ctx);
+
+      expect(mutatingCalls()).toEqual([]);
+    });
   });
 
   it('makes one read call and nothing else when the recorded service matches', async () => {
