@@ -4,6 +4,7 @@
  * a re-run writes nothing, and `down` leaves nothing. moto keeps no deploymentConfiguration, so the
  * service's exact configuration is checked by the unit tests' request shapes, not here.
  */
+import { rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { DescribeRulesCommand, DescribeTagsCommand, DescribeTargetGroupsCommand } from '@aws-sdk/client-elastic-load-balancing-v2';
 import { GetRoleCommand, ListAttachedRolePoliciesCommand } from '@aws-sdk/client-iam';
@@ -53,6 +54,24 @@ describe('up --strategy blue-green', () => {
     expect(JSON.parse(down.stdout).deleted).toEqual(expect.arrayContaining([expect.stringMatching(/^listenerRule /), expect.stringMatching(/^alternateTargetGroup /), expect.stringMatching(/^infrastructureRole /)]));
     expect(counts(await inventory(aws, STACK))).toEqual(NONE);
     await expect(aws.iam.send(new GetRoleCommand({ RoleName: resources.infrastructureRole!.id }))).rejects.toThrow();
+    await expect(aws.elbv2.send(new DescribeTargetGroupsCommand({ Names: [`${STACK}-tg2`] }))).rejects.toThrow();
+  });
+
+  it('down finds them by their tag when the state file is lost', async () => {
+    const cwd = tempDir();
+    const env = emulatorEnv(emulator().endpoint);
+    const aws = emulatorClients(emulator().endpoint);
+    const up = await runCli(['up', '--stack', STACK, '--image', PREBUILT_IMAGE, '--no-wait', '--strategy', 'canary'], { cwd, env });
+    expect(up.code, up.stderr).toBe(0);
+    rmSync(join(cwd, '.ecs-ha', `${STACK}.json`));
+
+    const down = await runCli(['down', '--stack', STACK, '--json'], { cwd, env });
+
+    expect(down.code, down.stderr).toBe(0);
+    const result = JSON.parse(down.stdout);
+    expect(result.source).toBe('tags');
+    expect(result.deleted).toEqual(expect.arrayContaining([expect.stringMatching(/^listenerRule /), expect.stringMatching(/^alternateTargetGroup /), expect.stringMatching(/^infrastructureRole /)]));
+    expect(counts(await inventory(aws, STACK))).toEqual(NONE);
     await expect(aws.elbv2.send(new DescribeTargetGroupsCommand({ Names: [`${STACK}-tg2`] }))).rejects.toThrow();
   });
 
