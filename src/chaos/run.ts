@@ -11,6 +11,7 @@ import { noStateFile, withStackState, type Session } from '../session.js';
 import type { StateStore } from '../state/store.js';
 import { EnvironmentError } from '../errors.js';
 import { cloudMapInstances, describeService, describeTasks, listServiceTaskArns, listsNoTasks, stackRefs, targetHealth, type StackRefs, type TaskView } from '../inspect/stack.js';
+import { keepWatching, watchUntil } from '../inspect/watch.js';
 import { startProber, type Prober } from '../probe/prober.js';
 import { modeLabel, type ChaosOptions } from './options.js';
 import { preflight, type Preflight } from './preflight.js';
@@ -35,8 +36,6 @@ export interface ChaosDependencies {
 
 const PROGRESS_ID = 'chaos';
 const describeTask = (task: { id: string; az?: string }): string => `${task.id}${task.az ? ` (${task.az})` : ''}`;
-/** Polls in a row that may fail (throttling beyond the SDK's retries, a network blip) before giving up. */
-const MAX_FAILED_POLLS = 3;
 
 /** Runs the chaos test on the session's stack; the caller renders and concludes the report. */
 export async function runChaos(session: Session, options: ChaosOptions, deps: ChaosDependencies = {}): Promise<ChaosReport> {
@@ -168,52 +167,22 @@ async function stopTasks(session: Session, refs: StackRefs, options: ChaosOption
   await Promise.all(victims.map((victim) => session.aws.ecs.send(new StopTaskCommand({ cluster: refs.cluster, task: victim.arn, reason }))));
 }
 
+/** One look at the service, fed to the tracker; what it saw is reported as it happens. */
+function looker(session: Session, refs: StackRefs, tracker: RecoveryTracker): () => Promise<void> {
+  return async () => {
+    const observation = await observe(session, refs, tracker);
+    for (const event of tracker.observe(observation)) session.reporter.info(eventLine(event, tracker));
+  };
+}
+
 /** Looks every poll until `done` (recovered, rebalanced), Ctrl-C or the deadline. */
-async function pollUntil(
-  session: Session,
-  refs: StackRefs,
-  tracker: RecoveryTracker,
-  done: (tracker: RecoveryTracker) => boolean,
-  deadline: number,
-  pollMs: number,
-  progress: (tracker: RecoveryTracker) => void,
-): Promise<void> {
-  const { clock, signal } = session;
-  let failedPolls = 0;
-  for (;;) {
-    failedPolls = (await observeInto(session, refs, tracker, failedPolls)) ? 0 : failedPolls + 1;
-    progress(tracker);
-    const now = clock.now();
-    if (done(tracker) || signal.aborted || now >= deadline) return;
-    await clock.sleep(Math.min(pollMs, deadline - now), signal);
-    if (signal.aborted) return;
-  }
+function pollUntil(session: Session, refs: StackRefs, tracker: RecoveryTracker, done: (tracker: RecoveryTracker) => boolean, deadline: number, pollMs: number, progress: (tracker: RecoveryTracker) => void): Promise<void> {
+  return watchUntil(session, { look: looker(session, refs, tracker), afterLook: () => progress(tracker), done: () => done(tracker), deadline, pollMs });
 }
 
 /** Keeps probing after recovery, still looking, so late events (a Cloud Map registration) are recorded. */
-async function settle(session: Session, refs: StackRefs, tracker: RecoveryTracker, settleMs: number, pollMs: number, progress: (tracker: RecoveryTracker) => void): Promise<void> {
-  const { clock, signal } = session;
-  const end = clock.now() + settleMs;
-  for (let now = clock.now(); now < end && !signal.aborted; now = clock.now()) {
-    await clock.sleep(Math.min(pollMs, end - now), signal);
-    if (signal.aborted) return;
-    // After recovery a failed look is only warned about: the result no longer depends on it.
-    await observeInto(session, refs, tracker, 0);
-    progress(tracker);
-  }
-}
-
-/** One look, fed to the tracker; a failed look is warned about and tolerated a few times in a row. */
-async function observeInto(session: Session, refs: StackRefs, tracker: RecoveryTracker, failedBefore: number): Promise<boolean> {
-  try {
-    const observation = await observe(session, refs, tracker);
-    for (const event of tracker.observe(observation)) session.reporter.info(eventLine(event, tracker));
-    return true;
-  } catch (error) {
-    if (failedBefore + 1 >= MAX_FAILED_POLLS) throw error;
-    session.reporter.warn(`could not look at the service (${(error as Error).message}); trying again`);
-    return false;
-  }
+function settle(session: Session, refs: StackRefs, tracker: RecoveryTracker, settleMs: number, pollMs: number, progress: (tracker: RecoveryTracker) => void): Promise<void> {
+  return keepWatching(session, { look: looker(session, refs, tracker), afterLook: () => progress(tracker), durationMs: settleMs, pollMs });
 }
 
 async function observe(session: Session, refs: StackRefs, tracker: RecoveryTracker): Promise<ChaosObservation> {

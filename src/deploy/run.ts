@@ -8,6 +8,7 @@ import type { Service } from '@aws-sdk/client-ecs';
 import type { ProberFactory } from '../chaos/run.js';
 import { EnvironmentError, OperationError } from '../errors.js';
 import { describeService, listServiceTaskArns, listsNoTasks, type StackRefs } from '../inspect/stack.js';
+import { keepWatching, watchUntil } from '../inspect/watch.js';
 import { startProber, type Prober } from '../probe/prober.js';
 import type { Session } from '../session.js';
 import { observeRollout } from './observe.js';
@@ -50,8 +51,6 @@ export interface MeasuredRollout {
 }
 
 const PROGRESS_ID = 'rollout';
-/** Looks in a row that may fail (throttling beyond the SDK's retries, a network blip) before giving up. */
-const MAX_FAILED_POLLS = 3;
 
 /**
  * The service as a rollout needs it: ACTIVE, created by ecs-ha, running tasks, and no deployment
@@ -143,43 +142,22 @@ export async function measureRollout(session: Session, plan: RolloutPlan, option
   return { report, ...(running ? { serviceTaskDefinition: running } : {}) };
 }
 
-async function follow(session: Session, refs: StackRefs, tracker: RolloutTracker, timeoutMs: number, pollMs: number, progress: (tracker: RolloutTracker) => void): Promise<void> {
-  const { clock, signal } = session;
-  const deadline = tracker.t0 + timeoutMs;
-  let failedPolls = 0;
-  for (;;) {
-    failedPolls = (await observeInto(session, refs, tracker, failedPolls)) ? 0 : failedPolls + 1;
-    progress(tracker);
-    const now = clock.now();
-    if (tracker.finishedAt !== undefined || signal.aborted || now >= deadline) return;
-    await clock.sleep(Math.min(pollMs, deadline - now), signal);
-    if (signal.aborted) return;
-  }
+/** One look at the service, tasks and targets, fed to the tracker; what it saw is reported as it happens. */
+function looker(session: Session, refs: StackRefs, tracker: RolloutTracker): () => Promise<void> {
+  return async () => {
+    const observation = await observeRollout(session.aws, refs, tracker.tasksToFollow, () => session.clock.now());
+    for (const event of tracker.observe(observation)) session.reporter.info(eventLine(event));
+  };
+}
+
+/** Follows the rollout until it finished (completed, failed, rolled back), Ctrl-C, or --timeout after the update. */
+function follow(session: Session, refs: StackRefs, tracker: RolloutTracker, timeoutMs: number, pollMs: number, progress: (tracker: RolloutTracker) => void): Promise<void> {
+  return watchUntil(session, { look: looker(session, refs, tracker), afterLook: () => progress(tracker), done: () => tracker.finishedAt !== undefined, deadline: tracker.t0 + timeoutMs, pollMs });
 }
 
 /** Keeps probing after the rollout finished, still looking, so late events (the last old task stopped) are recorded. */
-async function settle(session: Session, refs: StackRefs, tracker: RolloutTracker, settleMs: number, pollMs: number, progress: (tracker: RolloutTracker) => void): Promise<void> {
-  const { clock, signal } = session;
-  const end = clock.now() + settleMs;
-  for (let now = clock.now(); now < end && !signal.aborted; now = clock.now()) {
-    await clock.sleep(Math.min(pollMs, end - now), signal);
-    if (signal.aborted) return;
-    // After the rollout a failed look is only warned about: the outcome no longer depends on it.
-    await observeInto(session, refs, tracker, 0);
-    progress(tracker);
-  }
-}
-
-async function observeInto(session: Session, refs: StackRefs, tracker: RolloutTracker, failedBefore: number): Promise<boolean> {
-  try {
-    const observation = await observeRollout(session.aws, refs, tracker.tasksToFollow, () => session.clock.now());
-    for (const event of tracker.observe(observation)) session.reporter.info(eventLine(event));
-    return true;
-  } catch (error) {
-    if (failedBefore + 1 >= MAX_FAILED_POLLS) throw error;
-    session.reporter.warn(`could not look at the service (${(error as Error).message}); trying again`);
-    return false;
-  }
+function settle(session: Session, refs: StackRefs, tracker: RolloutTracker, settleMs: number, pollMs: number, progress: (tracker: RolloutTracker) => void): Promise<void> {
+  return keepWatching(session, { look: looker(session, refs, tracker), afterLook: () => progress(tracker), durationMs: settleMs, pollMs });
 }
 
 export function eventLine(event: RolloutEvent): string {
