@@ -304,6 +304,6 @@ export function concludeChaos(session: Session, report: ChaosReport): string {
     reporter.warn(`could not write the report's page: ${(error as Error).message}; \`ecs-ha report ${path}\` tries again`);
   }
   if (report.interrupted) throw new InterruptedError(`interrupted: the partial report is in ${path}`);
-  if (!report.passed) throw new OperationError(`chaos test failed: ${report.verdict}`, `the report is in ${path}`);
+  if (!report.passed) throw new OperationError(`chaos test failed: ${report.verdict}`, `the report is in ${path}`, { resultPrinted: true });
   return path;
 }

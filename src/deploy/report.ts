@@ -291,6 +291,6 @@ export function concludeRollout(session: Session, report: RolloutReport): string
     const goesOn = report.updateRequestedAt ? '; the deployment goes on in ECS' : '';
     throw new InterruptedError(`interrupted${goesOn}: the partial report is in ${path}`);
   }
-  if (!report.passed) throw new OperationError(`${report.command} failed: ${report.verdict}`, `the report is in ${path}`);
+  if (!report.passed) throw new OperationError(`${report.command} failed: ${report.verdict}`, `the report is in ${path}`, { resultPrinted: true });
   return path;
 }

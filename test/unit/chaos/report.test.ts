@@ -105,7 +105,8 @@ describe('writing and concluding', () => {
   it('--json prints the report as one JSON document, the path on stderr, then exit 1 when it failed', () => {
     const s = session(mkdtempSync(join(tmpdir(), 'ecs-ha-report-')), true);
     const report = assembleReport(input());
-    expect(() => concludeChaos(s, report)).toThrow(expect.objectContaining({ exitCode: ExitCode.failed, message: 'chaos test failed: 1 of 5 requests failed, more than --max-failures 0' }));
+    // The report is the one JSON document on stdout: the error that sets exit 1 adds none (resultPrinted).
+    expect(() => concludeChaos(s, report)).toThrow(expect.objectContaining({ exitCode: ExitCode.failed, resultPrinted: true, message: 'chaos test failed: 1 of 5 requests failed, more than --max-failures 0' }));
     expect(JSON.parse(s.out.join(''))).toEqual(report);
     const path = join(s.stateDir, 'reports', 'demo-20261126T221500Z');
     expect(s.err.join('')).toBe(`report written to ${path}.json\npage written to ${path}.html (chart, timeline and failed requests; open it in a browser)\n`);

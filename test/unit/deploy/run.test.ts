@@ -420,7 +420,7 @@ describe('deploy --app-version (rolling)', () => {
       versions: [{ version: '1.0', share: 1 }],
     });
     expect(report.report.verdict).toBe('rolled back by ECS: ECS deployment circuit breaker: tasks failed to start. (Task failed ELB health checks in (target-group demo-tg)); the service runs demo:1 again; 0 of 16 requests failed');
-    expect(() => concludeRollout(s, report.report)).toThrow(expect.objectContaining({ exitCode: ExitCode.failed, message: `deploy failed: ${report.report.verdict}` }));
+    expect(() => concludeRollout(s, report.report)).toThrow(expect.objectContaining({ exitCode: ExitCode.failed, resultPrinted: true, message: `deploy failed: ${report.report.verdict}` }));
     expect(readState().resources.taskDefinition).toMatchObject({ id: td(1), details: { appVersion: '1.0' } });
     expect(out.join('')).toContain('  rollback:    ECS deployment circuit breaker: tasks failed to start.; ecs-svc/3: ECS deployment circuit breaker: rolling back to deploymentId ecs-svc/1.\n');
   });
