@@ -1,26 +1,13 @@
-import {
-  AttachRolePolicyCommand,
-  CreateRoleCommand,
-  DeleteRoleCommand,
-  DeleteRolePolicyCommand,
-  DetachRolePolicyCommand,
-  GetRoleCommand,
-  ListAttachedRolePoliciesCommand,
-  ListRolePoliciesCommand,
-  type Role,
-} from '@aws-sdk/client-iam';
-import { isAwsError } from '../aws/errors.js';
-import { retryWhile } from '../aws/poll.js';
+import { AttachRolePolicyCommand, CreateRoleCommand, type Role } from '@aws-sdk/client-iam';
 import { existingResource, type PlanContext, type PlannedChange, type ReadContext } from '../engine/plan.js';
 import type { Step, StepContext } from '../engine/step.js';
-import { arnProblem, GONE, judge, nameProblem, recordProblem, tagProblem } from '../engine/ownership.js';
-import { hasStackTag, stackTag } from '../engine/tags.js';
+import { stackTag } from '../engine/tags.js';
 import { partitionOf } from './logGroup.js';
+import { attachedPolicyArns, deleteRoleWithPolicies, getRole, isStackRole, proveRoleOwnership, REGION_TAG_KEY } from './roles.js';
+
+export { REGION_TAG_KEY };
 import { UsageError } from '../errors.js';
 
-// The SDK names IAM errors `…Exception`; the wire code (kept as `Code` on the error) has no suffix.
-const NO_SUCH_ENTITY = ['NoSuchEntity', 'NoSuchEntityException'];
-const STILL_IN_USE = ['DeleteConflict', 'DeleteConflictException', 'ConcurrentModification', 'ConcurrentModificationException'];
 
 const TASK_EXECUTION_POLICY = 'policy/service-role/AmazonECSTaskExecutionRolePolicy';
 
@@ -36,7 +23,6 @@ function executionPolicyArn(roleArn: string): string {
   return `arn:${partition}:iam::aws:${TASK_EXECUTION_POLICY}`;
 }
 
-export const REGION_TAG_KEY = 'ecs-ha:region';
 
 /**
  * IAM roles are account-wide but a stack is regional: the stack's role name carries its region, so
@@ -53,36 +39,13 @@ function ownRoleName(ctx: ReadContext): string {
   return recorded?.origin === 'created' ? recorded.id : regionalRoleName(ctx.config.stack, ctx.state.region);
 }
 
-/** Ours: the stack's tag, and no region tag naming another region. */
-function isOurs(role: Role, ctx: ReadContext): boolean {
-  const region = role.Tags?.find((t) => t.Key === REGION_TAG_KEY)?.Value;
-  return hasStackTag(role.Tags, ctx.config.stack) && (region === undefined || region === ctx.state.region);
-}
 
 /** `arn:aws:iam::123456789012:role/some/path/name` → `name`; a plain name stays as it is. */
 export function roleNameOf(ref: string): string {
   return ref.startsWith('arn:') ? (ref.split('/').pop() ?? ref) : ref;
 }
 
-async function getRole(ctx: ReadContext, name: string): Promise<Role | undefined> {
-  try {
-    return (await ctx.aws.iam.send(new GetRoleCommand({ RoleName: name }))).Role;
-  } catch (error) {
-    if (isAwsError(error, ...NO_SUCH_ENTITY)) return undefined;
-    throw error;
-  }
-}
 
-async function attachedPolicyArns(ctx: ReadContext, name: string): Promise<string[]> {
-  const arns: string[] = [];
-  let marker: string | undefined;
-  do {
-    const page = await ctx.aws.iam.send(new ListAttachedRolePoliciesCommand({ RoleName: name, ...(marker ? { Marker: marker } : {}) }));
-    for (const policy of page.AttachedPolicies ?? []) if (policy.PolicyArn) arns.push(policy.PolicyArn);
-    marker = page.IsTruncated ? page.Marker : undefined;
-  } while (marker);
-  return arns;
-}
 
 function trustsEcsTasks(role: Role): boolean {
   const document = role.AssumeRolePolicyDocument ?? '';
@@ -155,7 +118,7 @@ export const executionRoleStep: Step = {
     }
 
     const knownOrigin = recorded?.id === name ? recorded.origin : undefined;
-    const origin = knownOrigin ?? (isOurs(existing, ctx) ? 'created' : 'adopted');
+    const origin = knownOrigin ?? (isStackRole(existing, ctx) ? 'created' : 'adopted');
     if (recorded?.id !== name || recorded.arn !== existing.Arn || recorded.origin !== origin) {
       ctx.state.record('executionRole', { id: name, arn: existing.Arn!, origin });
     }
@@ -187,7 +150,7 @@ export const executionRoleStep: Step = {
       return { action: 'create', resource, detail: 'trusts ecs-tasks.amazonaws.com; AmazonECSTaskExecutionRolePolicy attached' };
     }
     const knownOrigin = recorded?.id === name ? recorded.origin : undefined;
-    const origin = knownOrigin ?? (isOurs(existing, ctx) ? 'created' : 'adopted');
+    const origin = knownOrigin ?? (isStackRole(existing, ctx) ? 'created' : 'adopted');
     const inState = recorded?.id === name && recorded.arn === existing.Arn && recorded.origin === origin;
     if (!inState) ctx.state.foresee('executionRole', { id: name, arn: existing.Arn!, origin });
     const attached = (await attachedPolicyArns(ctx, name)).includes(executionPolicyArn(existing.Arn!));
@@ -197,17 +160,7 @@ export const executionRoleStep: Step = {
 
   async proveOwnership(ctx, record) {
     // The legacy name is the stack's too: stacks made before names carried the region recorded it.
-    const names = [regionalRoleName(ctx.config.stack, ctx.state.region), ctx.names.legacyExecutionRole];
-    const early = judge(nameProblem(record.id, names), recordProblem(record, ctx.state, { global: true }));
-    if (early.kind !== 'ours') return early;
-    const role = await getRole(ctx, record.id);
-    if (!role) return GONE;
-    const region = role.Tags?.find((t) => t.Key === REGION_TAG_KEY)?.Value;
-    return judge(
-      arnProblem(role.Arn, ctx.state, { global: true }),
-      tagProblem(hasStackTag(role.Tags, ctx.config.stack), ctx.config.stack),
-      region !== undefined && region !== ctx.state.region && `it is tagged ${REGION_TAG_KEY}=${region}: the stack of that region uses it`,
-    );
+    return proveRoleOwnership(ctx, record, [regionalRoleName(ctx.config.stack, ctx.state.region), ctx.names.legacyExecutionRole]);
   },
 
   async destroy(ctx) {
@@ -218,32 +171,7 @@ export const executionRoleStep: Step = {
       return `kept role ${recorded.id} (adopted)`;
     }
     const name = recorded.id;
-    let summary = `deleted role ${name}`;
-    try {
-      // The whole sequence is retried: a DeleteConflict may mean a policy was attached meanwhile.
-      await retryWhile(
-        async () => {
-          for (const arn of await attachedPolicyArns(ctx, name)) {
-            await ignoreMissing(ctx.aws.iam.send(new DetachRolePolicyCommand({ RoleName: name, PolicyArn: arn })));
-          }
-          const { PolicyNames = [] } = await ctx.aws.iam.send(new ListRolePoliciesCommand({ RoleName: name }));
-          for (const policyName of PolicyNames) {
-            await ignoreMissing(ctx.aws.iam.send(new DeleteRolePolicyCommand({ RoleName: name, PolicyName: policyName })));
-          }
-          await ctx.aws.iam.send(new DeleteRoleCommand({ RoleName: name }));
-        },
-        {
-          clock: ctx.clock,
-          what: `role ${name} to be free`,
-          retryOn: STILL_IN_USE,
-          timeoutMs: ctx.waitTimeoutMs,
-          onRetry: (seconds, code) => ctx.progress(`still in use (${code}) after ${seconds}s, retrying`),
-        },
-      );
-    } catch (error) {
-      if (!isAwsError(error, ...NO_SUCH_ENTITY)) throw error;
-      summary = `role ${name} was already gone`;
-    }
+    const summary = (await deleteRoleWithPolicies(ctx, name)) ? `deleted role ${name}` : `role ${name} was already gone`;
     ctx.state.forget('executionRole');
     return summary;
   },
@@ -252,7 +180,7 @@ export const executionRoleStep: Step = {
     // Only the regional name: a role of the older shared name may serve this stack in another region too.
     const name = regionalRoleName(ctx.config.stack, ctx.state.region);
     const existing = await getRole(ctx, name);
-    if (existing && isOurs(existing, ctx)) ctx.state.record('executionRole', { id: name, arn: existing.Arn!, origin: 'created' });
+    if (existing && isStackRole(existing, ctx)) ctx.state.record('executionRole', { id: name, arn: existing.Arn!, origin: 'created' });
   },
 };
 
@@ -267,11 +195,3 @@ async function planGivenRole(ctx: PlanContext, ref: string): Promise<PlannedChan
   return existingResource(resource, inState, 'adopted', ['given with --execution-role', ...(lacks ? [lacks] : [])].join('; '));
 }
 
-/** A policy that disappeared between the listing and the call is already what we wanted. */
-async function ignoreMissing(call: Promise<unknown>): Promise<void> {
-  try {
-    await call;
-  } catch (error) {
-    if (!isAwsError(error, ...NO_SUCH_ENTITY)) throw error;
-  }
-}

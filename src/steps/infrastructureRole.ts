@@ -1,16 +1,11 @@
-import { AttachRolePolicyCommand, CreateRoleCommand, DeleteRoleCommand, DetachRolePolicyCommand, GetRoleCommand, ListAttachedRolePoliciesCommand, type Role } from '@aws-sdk/client-iam';
-import { isAwsError } from '../aws/errors.js';
-import { retryWhile } from '../aws/poll.js';
+import { AttachRolePolicyCommand, CreateRoleCommand } from '@aws-sdk/client-iam';
 import { existingResource, type ReadContext } from '../engine/plan.js';
 import type { Step } from '../engine/step.js';
-import { arnProblem, GONE, judge, nameProblem, recordProblem, tagProblem } from '../engine/ownership.js';
-import { hasStackTag, stackTag } from '../engine/tags.js';
+import { stackTag } from '../engine/tags.js';
 import { NOT_NATIVE, wantsNativeStrategy } from './alternateTargetGroup.js';
-import { REGION_TAG_KEY } from './executionRole.js';
 import { partitionOf } from './logGroup.js';
+import { attachedPolicyArns, deleteRoleWithPolicies, getRole, isStackRole, proveRoleOwnership, REGION_TAG_KEY } from './roles.js';
 
-const NO_SUCH_ENTITY = ['NoSuchEntity', 'NoSuchEntityException'];
-const STILL_IN_USE = ['DeleteConflict', 'DeleteConflictException', 'ConcurrentModification', 'ConcurrentModificationException'];
 
 /** ECS assumes the role to shift the listener rule's weights (developer guide: infrastructure IAM role for load balancers). */
 export const INFRASTRUCTURE_TRUST_POLICY = JSON.stringify({
@@ -28,24 +23,8 @@ export function infrastructureRoleName(stack: string, region: string): string {
   return `${stack}-${region}-ecs-infra`;
 }
 
-async function getRole(ctx: ReadContext, name: string): Promise<Role | undefined> {
-  try {
-    return (await ctx.aws.iam.send(new GetRoleCommand({ RoleName: name }))).Role;
-  } catch (error) {
-    if (isAwsError(error, ...NO_SUCH_ENTITY)) return undefined;
-    throw error;
-  }
-}
 
-async function attachedPolicyArns(ctx: ReadContext, name: string): Promise<string[]> {
-  const { AttachedPolicies = [] } = await ctx.aws.iam.send(new ListAttachedRolePoliciesCommand({ RoleName: name }));
-  return AttachedPolicies.map((p) => p.PolicyArn ?? '');
-}
 
-function isOurs(role: Role, ctx: ReadContext): boolean {
-  const region = role.Tags?.find((t) => t.Key === REGION_TAG_KEY)?.Value;
-  return hasStackTag(role.Tags, ctx.config.stack) && (region === undefined || region === ctx.state.region);
-}
 
 const nameOf = (ctx: ReadContext): string => infrastructureRoleName(ctx.config.stack, ctx.state.region);
 
@@ -77,7 +56,7 @@ export const infrastructureRoleStep: Step = {
       return `created role ${name}`;
     }
     const known = recorded?.id === name ? recorded.origin : undefined;
-    const origin = known ?? (isOurs(existing, ctx) ? 'created' : 'adopted');
+    const origin = known ?? (isStackRole(existing, ctx) ? 'created' : 'adopted');
     if (recorded?.id !== name || recorded.arn !== existing.Arn || recorded.origin !== origin) ctx.state.record('infrastructureRole', { id: name, arn: existing.Arn!, origin });
     const policyArn = infrastructurePolicyArn(partitionOf(ctx.state.region));
     const attached = (await attachedPolicyArns(ctx, name)).includes(policyArn);
@@ -104,7 +83,7 @@ export const infrastructureRoleStep: Step = {
       return { action: 'create', resource, detail: 'trusts ecs.amazonaws.com; AmazonECSInfrastructureRolePolicyForLoadBalancers attached' };
     }
     const known = recorded?.id === name ? recorded.origin : undefined;
-    const origin = known ?? (isOurs(existing, ctx) ? 'created' : 'adopted');
+    const origin = known ?? (isStackRole(existing, ctx) ? 'created' : 'adopted');
     if (!(recorded?.id === name && recorded.arn === existing.Arn && recorded.origin === origin)) ctx.state.foresee('infrastructureRole', { id: name, arn: existing.Arn!, origin });
     const attached = (await attachedPolicyArns(ctx, name)).includes(infrastructurePolicyArn(partitionOf(ctx.state.region)));
     if (origin === 'created' && !attached) return { action: 'update', resource, detail: 'attach AmazonECSInfrastructureRolePolicyForLoadBalancers' };
@@ -112,16 +91,7 @@ export const infrastructureRoleStep: Step = {
   },
 
   async proveOwnership(ctx, record) {
-    const early = judge(nameProblem(record.id, nameOf(ctx)), recordProblem(record, ctx.state, { global: true }));
-    if (early.kind !== 'ours') return early;
-    const role = await getRole(ctx, record.id);
-    if (!role) return GONE;
-    const region = role.Tags?.find((t) => t.Key === REGION_TAG_KEY)?.Value;
-    return judge(
-      arnProblem(role.Arn, ctx.state, { global: true }),
-      tagProblem(hasStackTag(role.Tags, ctx.config.stack), ctx.config.stack),
-      region !== undefined && region !== ctx.state.region && `it is tagged ${REGION_TAG_KEY}=${region}: the stack of that region uses it`,
-    );
+    return proveRoleOwnership(ctx, record, [nameOf(ctx)]);
   },
 
   async destroy(ctx) {
@@ -132,25 +102,7 @@ export const infrastructureRoleStep: Step = {
       return `kept role ${recorded.id} (adopted)`;
     }
     const name = recorded.id;
-    let summary = `deleted role ${name}`;
-    try {
-      await retryWhile(
-        async () => {
-          for (const arn of await attachedPolicyArns(ctx, name)) {
-            try {
-              await ctx.aws.iam.send(new DetachRolePolicyCommand({ RoleName: name, PolicyArn: arn }));
-            } catch (error) {
-              if (!isAwsError(error, ...NO_SUCH_ENTITY)) throw error;
-            }
-          }
-          await ctx.aws.iam.send(new DeleteRoleCommand({ RoleName: name }));
-        },
-        { clock: ctx.clock, what: `role ${name} to be free`, retryOn: STILL_IN_USE, timeoutMs: ctx.waitTimeoutMs, onRetry: (seconds, code) => ctx.progress(`still in use (${code}) after ${seconds}s, retrying`) },
-      );
-    } catch (error) {
-      if (!isAwsError(error, ...NO_SUCH_ENTITY)) throw error;
-      summary = `role ${name} was already gone`;
-    }
+    const summary = (await deleteRoleWithPolicies(ctx, name)) ? `deleted role ${name}` : `role ${name} was already gone`;
     ctx.state.forget('infrastructureRole');
     return summary;
   },
@@ -158,6 +110,6 @@ export const infrastructureRoleStep: Step = {
   async discover(ctx) {
     const name = nameOf(ctx);
     const existing = await getRole(ctx, name);
-    if (existing && isOurs(existing, ctx)) ctx.state.record('infrastructureRole', { id: name, arn: existing.Arn!, origin: 'created' });
+    if (existing && isStackRole(existing, ctx)) ctx.state.record('infrastructureRole', { id: name, arn: existing.Arn!, origin: 'created' });
   },
 };

@@ -1,4 +1,4 @@
-import { AttachRolePolicyCommand, CreateRoleCommand, DeleteRoleCommand, DetachRolePolicyCommand, GetRoleCommand, IAMClient, ListAttachedRolePoliciesCommand } from '@aws-sdk/client-iam';
+import { AttachRolePolicyCommand, CreateRoleCommand, DeleteRoleCommand, DetachRolePolicyCommand, GetRoleCommand, IAMClient, ListAttachedRolePoliciesCommand, ListRolePoliciesCommand } from '@aws-sdk/client-iam';
 import { mockClient } from 'aws-sdk-client-mock';
 import { beforeEach, describe, expect, it } from 'vitest';
 import { infrastructureRoleStep } from '../../../src/steps/infrastructureRole.js';
@@ -66,6 +66,7 @@ describe('the ECS infrastructure role step', () => {
     const ctx = blueGreen();
     ctx.state.record('infrastructureRole', { id: NAME, arn: ARN, origin: 'created' });
     iam.on(ListAttachedRolePoliciesCommand).resolves({ AttachedPolicies: [{ PolicyArn: POLICY }] });
+    iam.on(ListRolePoliciesCommand).resolves({ PolicyNames: [] });
     iam.on(DetachRolePolicyCommand).resolves({});
     iam.on(DeleteRoleCommand).resolves({});
 
