@@ -34,17 +34,15 @@ export interface StackHome {
 
 /**
  * What is wrong with an ARN for this stack: not an ARN, or in another account or region (IAM
- * ARNs have no region: `global`). Undefined when it is fine or there is none.
+ * ARNs name no region). Undefined when it is fine or there is none.
  */
-export function arnProblem(arn: string | undefined, home: StackHome, options: { global?: boolean } = {}): string | undefined {
+export function arnProblem(arn: string | undefined, home: StackHome): string | undefined {
   if (arn === undefined) return undefined;
   const parts = arn.split(':');
   if (parts.length < 6 || parts[0] !== 'arn') return `"${arn}" is not an ARN`;
   const [, , service, region, account] = parts;
   if (account !== home.account) return `its ARN ${arn} is in account ${account || '(none)'}, not the stack's account ${home.account}`;
-  // IAM is global: its ARNs name no region.
-  const global = options.global ?? service === 'iam';
-  if (!global && region !== home.region) return `its ARN ${arn} is in region ${region || '(none)'}, not the stack's region ${home.region}`;
+  if (service !== 'iam' && region !== home.region) return `its ARN ${arn} is in region ${region || '(none)'}, not the stack's region ${home.region}`;
   return undefined;
 }
 
@@ -70,9 +68,9 @@ export function recordArns(record: ResourceRecord): string[] {
 }
 
 /** Checks on the record alone, made before any call about the resource, so a foreign ARN is never sent. */
-export function recordProblem(record: ResourceRecord, home: StackHome, options: { global?: boolean } = {}): string | undefined {
+export function recordProblem(record: ResourceRecord, home: StackHome): string | undefined {
   for (const arn of recordArns(record)) {
-    const problem = arnProblem(arn, home, options);
+    const problem = arnProblem(arn, home);
     if (problem) return problem;
   }
   return undefined;
