@@ -303,6 +303,12 @@ function debugging(argv: string[]): boolean {
 
 /** The one place that turns errors into exit codes. */
 export async function main(argv: string[]): Promise<void> {
+  // A reader that went away (`ecs-ha status | head -3`) ends the output, not ecs-ha with an EPIPE trace.
+  for (const stream of [process.stdout, process.stderr]) {
+    stream.on('error', (error: NodeJS.ErrnoException) => {
+      if (error.code !== 'EPIPE') throw error;
+    });
+  }
   const program = buildProgram();
   try {
     await program.parseAsync(argv);

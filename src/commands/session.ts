@@ -1,9 +1,10 @@
 import { existsSync, readFileSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
 import { AwsClients, type AwsSettings } from '../aws/clients.js';
 import { realClock } from '../clock.js';
 import { validateRegion, validateStackName } from '../config.js';
 import { OperationError, UsageError } from '../errors.js';
+import { packageRoot } from '../packageRoot.js';
 import { ensureEmulator, LOCAL_ACCOUNT, LOCAL_CREDENTIALS, LOCAL_REGION, runningEmulator } from '../local/emulator.js';
 import { spawnRunner } from '../process/runner.js';
 import type { Session } from '../session.js';
@@ -24,7 +25,7 @@ export interface CommonOptions {
 
 
 /** The app folder shipped with the package. */
-export const BUNDLED_APP_DIR = fileURLToPath(new URL('../../container', import.meta.url));
+export const BUNDLED_APP_DIR = join(packageRoot(), 'container');
 
 /** Checks the common options; throws UsageError before any AWS call. */
 export function validateCommon(options: CommonOptions): void {

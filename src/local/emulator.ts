@@ -6,8 +6,8 @@
 import { spawn, spawnSync } from 'node:child_process';
 import { closeSync, existsSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { realClock, type Clock } from '../clock.js';
+import { packageRoot } from '../packageRoot.js';
 import { EnvironmentError, UsageError } from '../errors.js';
 import { isProcessAlive } from '../process/alive.js';
 import type { PlaneArguments, PlaneInfo } from './plane/main.js';
@@ -24,7 +24,8 @@ export const TIME_SCALE_VARIABLE = 'ECS_HA_LOCAL_TIME_SCALE';
 
 export type EmulatorInfo = PlaneInfo;
 
-const PLANE_MAIN = fileURLToPath(new URL('./plane/main.js', import.meta.url));
+/** The plane's entry point as built (the build keeps this path; tests run the built plane too). */
+const PLANE_MAIN = join(packageRoot(), 'dist', 'local', 'plane', 'main.js');
 
 function paths(stateDir: string, stack: string) {
   return {

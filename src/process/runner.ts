@@ -23,7 +23,9 @@ export interface CommandRunner {
 export const spawnRunner: CommandRunner = {
   run(command, args, options = {}) {
     return new Promise((resolve, reject) => {
-      const child = spawn(command, args, { cwd: options.cwd, stdio: ['pipe', 'pipe', 'pipe'] });
+      // Without input the command reads an empty stdin, as in a script; with input, a command that
+      // exits before reading it (an early failure) must end as its exit code, not as an EPIPE crash.
+      const child = spawn(command, args, { cwd: options.cwd, stdio: [options.input === undefined ? 'ignore' : 'pipe', 'pipe', 'pipe'] });
       let stdout = '';
       let stderr = '';
       const collect = (append: (text: string) => void) => (chunk: Buffer) => {
@@ -35,7 +37,13 @@ export const spawnRunner: CommandRunner = {
       child.stderr.on('data', collect((t) => (stderr += t)));
       child.on('error', reject);
       child.on('close', (code) => resolve({ exitCode: code ?? 1, stdout, stderr }));
-      child.stdin.end(options.input ?? '');
+      if (child.stdin) {
+        child.stdin.on('error', (error: NodeJS.ErrnoException) => {
+          // The command closed its stdin (exited) before reading all of it: its exit code says how it ended.
+          if (error.code !== 'EPIPE') reject(error);
+        });
+        child.stdin.end(options.input);
+      }
     });
   },
 };

@@ -1,9 +1,10 @@
+import { spawn } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { emulatorEnv, runCli, tempDir } from './harness.js';
+import { CLI, emulatorEnv, runCli, tempDir } from './harness.js';
 
 // Nothing listens here: a call that reached it would fail, and the trace would record it.
 const DEAD_ENDPOINT = 'http://127.0.0.1:9';
@@ -28,6 +29,17 @@ describe('command line', () => {
     const down = await runCli(['down', '--help'], { cwd, env });
     expect(down.stdout).toContain('--yes');
     expect(down.stdout).toContain('--stack <name>');
+  });
+
+  it('a reader that goes away before the output (`ecs-ha --help | head -0`) ends it quietly: exit 0, no EPIPE trace', async () => {
+    const child = spawn(process.execPath, [CLI, '--help'], { cwd: tempDir(), env: emulatorEnv(DEAD_ENDPOINT), stdio: ['ignore', 'pipe', 'pipe'] });
+    // Closed before the CLI has even started: its first write to stdout finds no reader.
+    child.stdout.destroy();
+    let stderr = '';
+    child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+    const code = await new Promise<number | null>((resolve) => child.on('close', resolve));
+    expect(stderr).toBe('');
+    expect(code).toBe(0);
   });
 
   it('suggests the nearest command for an unknown one (exit 2)', async () => {

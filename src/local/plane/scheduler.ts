@@ -59,9 +59,14 @@ export class Scheduler {
   private readonly rebalanceMoves = new Map<string, string>();
   /** Service keys whose rebalancing is under way: "is AZ balanced" is said once it is done. */
   private readonly rebalancing = new Set<string>();
-  /** Passes started so far, and how many had started when each service was created: a pass that read moto before cannot have seen it. */
+  /**
+   * Passes started so far, and per service the document moto answered the last CreateService or
+   * UpdateService that passed through the endpoint with, and how many passes had started then: a
+   * pass that read moto before that call cannot have seen it, and schedules from that document
+   * instead (a task stopped right after UpdateService is replaced from the new deployment).
+   */
   private passes = 0;
-  private readonly createdInPass = new Map<string, number>();
+  private readonly changedThroughEndpoint = new Map<string, { service: Service; pass: number }>();
 
   constructor(private readonly options: SchedulerOptions) {}
 
@@ -105,7 +110,7 @@ export class Scheduler {
 
   serviceCreated(clusterName: string, service: Service, settings: Partial<ServiceSettings>): void {
     const key = `${clusterName}/${service.serviceName}`;
-    this.createdInPass.set(key, this.passes);
+    this.changedThroughEndpoint.set(key, { service, pass: this.passes });
     this.services.set(key, {
       key,
       arn: service.serviceArn ?? key,
@@ -128,6 +133,7 @@ export class Scheduler {
   serviceUpdated(clusterName: string, service: Service, settings: Partial<ServiceSettings>, forceNewDeployment: boolean): void {
     const local = this.services.get(`${clusterName}/${service.serviceName}`);
     if (!local) return;
+    this.changedThroughEndpoint.set(local.key, { service, pass: this.passes });
     local.settings = { ...local.settings, ...settings };
     if (service.desiredCount !== undefined) local.desiredCount = service.desiredCount;
     const primary = local.deployments[0];
@@ -180,9 +186,11 @@ export class Scheduler {
     await balancers.syncLoadBalancers(loadBalancers, readAt);
 
     const seen = new Set<string>();
-    for (const view of views) {
-      const key = `${view.clusterName}/${view.service.serviceName}`;
+    for (const read of views) {
+      const key = `${read.clusterName}/${read.service.serviceName}`;
       seen.add(key);
+      const changed = this.changedThroughEndpoint.get(key);
+      const view = changed && changed.pass >= pass ? { ...read, service: changed.service } : read;
       let local = this.services.get(key);
       if (!local || (local.deleted && view.service.status === 'ACTIVE' && local.arn !== view.service.serviceArn)) {
         // A service the endpoint did not see created (the plane restarted): ECS's defaults apply.
@@ -194,7 +202,7 @@ export class Scheduler {
     }
     for (const local of this.services.values()) {
       // Created while this pass was reading moto: not listed yet, not deleted.
-      if (!seen.has(local.key) && (this.createdInPass.get(local.key) ?? 0) < pass) local.deleted = true;
+      if (!seen.has(local.key) && (this.changedThroughEndpoint.get(local.key)?.pass ?? 0) < pass) local.deleted = true;
       if (local.deleted) this.drainDeleted(local);
     }
     this.forgetOldStoppedTasks();
@@ -441,7 +449,9 @@ export class Scheduler {
     this.event(local, `(service ${local.name}) rolling back to deployment ${previous.id}.`);
     const clusterName = local.key.split('/')[0];
     try {
-      await this.options.aws.ecs.send(new UpdateServiceCommand({ cluster: clusterName, service: local.name, taskDefinition: previous.taskDefinition }));
+      const { service } = await this.options.aws.ecs.send(new UpdateServiceCommand({ cluster: clusterName, service: local.name, taskDefinition: previous.taskDefinition }));
+      // Its own change, as one through the endpoint: a pass that read moto before it must not redeploy the failed revision.
+      if (service) this.changedThroughEndpoint.set(local.key, { service, pass: this.passes });
     } finally {
       local.rollingBack = false;
     }

@@ -8,7 +8,7 @@
  */
 import { ECSClient, UpdateServiceCommand, type Service, type TaskDefinition } from '@aws-sdk/client-ecs';
 import { mockClient } from 'aws-sdk-client-mock';
-import { afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { afterEach, beforeAll, beforeEach, describe, expect, it, onTestFinished } from 'vitest';
 import { AwsClients } from '../../../src/aws/clients.js';
 import type { Balancers } from '../../../src/local/plane/balancers.js';
 import type { TaskLifecycle, TaskPlan } from '../../../src/local/plane/lifecycle.js';
@@ -649,6 +649,67 @@ describe('Scheduler: a change of subnets (a zone taken away and given back)', ()
     expect(p.events().some((e) => e.includes('AZ balanced'))).toBe(false);
   });
 
+  it('a pass that read moto before an UpdateService applies the change it did not see: a task stopped at once is replaced from the new deployment, outside the zone taken away', async () => {
+    // The zone drill's race: UpdateService (the zone's subnets out) and at once StopTask, while a
+    // pass that had read moto before the update was still under way.
+    const p = plane(3);
+    p.world.service.networkConfiguration = { awsvpcConfiguration: { subnets: ['subnet-aaa', 'subnet-bbb', 'subnet-ccc'], assignPublicIp: 'ENABLED' } };
+    const running = await steady(p);
+    const inA = running.find((t) => t.availabilityZone === 'us-east-1a')!;
+    const listed = p.world.services.bind(p.world);
+    let release!: () => void;
+    const gate = new Promise<void>((resolve) => (release = resolve));
+    let reads = 0;
+    p.world.services = async () => {
+      if (reads++ > 0) return listed();
+      const before = await listed();
+      await gate;
+      return before;
+    };
+    p.scheduler.poke();
+    p.world.service.networkConfiguration = { awsvpcConfiguration: { subnets: ['subnet-bbb', 'subnet-ccc'], assignPublicIp: 'ENABLED' } };
+    p.scheduler.serviceUpdated('demo', structuredClone(p.world.service), {}, false);
+    p.scheduler.stopTask(inA, 'ecs-ha chaos: kill-az us-east-1a test');
+    release();
+    await p.settle();
+
+    expect(reads).toBeGreaterThan(1);
+    const started = p.tasks().filter((t) => !running.includes(t));
+    expect(started.length).toBeGreaterThan(0);
+    expect(started.filter((t) => t.availabilityZone === 'us-east-1a')).toEqual([]);
+    // One new deployment, with the new subnets: the stale read started none of its own.
+    expect(p.deployments()).toHaveLength(2);
+    expect(p.scheduler.deploymentNetwork(p.primary().id)?.awsvpcConfiguration.subnets).toEqual(['subnet-bbb', 'subnet-ccc']);
+    expect(started.every((t) => t.deploymentId === p.primary().id)).toBe(true);
+  });
+
+  it('a pass that read moto before an UpdateService of the desired count keeps the new count', async () => {
+    const p = plane(2);
+    await steady(p);
+    const listed = p.world.services.bind(p.world);
+    let releaseStale!: () => void;
+    let releaseLater!: () => void;
+    const staleGate = new Promise<void>((resolve) => (releaseStale = resolve));
+    const laterGate = new Promise<void>((resolve) => (releaseLater = resolve));
+    let reads = 0;
+    p.world.services = async () => {
+      const before = await listed();
+      // Later passes wait: what the stale pass did is looked at on its own (a later one reads the new count anyway).
+      await (reads++ === 0 ? staleGate : laterGate);
+      return before;
+    };
+    onTestFinished(releaseLater);
+    p.scheduler.poke();
+    p.world.service.desiredCount = 3;
+    p.scheduler.serviceUpdated('demo', structuredClone(p.world.service), {}, false);
+    releaseStale();
+    while (reads < 2) await new Promise((resolve) => setImmediate(resolve));
+    expect(p.local().desiredCount).toBe(3);
+    expect(p.live()).toHaveLength(3);
+    releaseLater();
+    await p.settle();
+  });
+
   it('with Availability Zone rebalancing ENABLED, a steady service bunched in one AZ gets a task started in the emptiest AZ, then one stopped in the busiest once the new one serves', async () => {
     const p = plane(2);
     const settings = { ...HA_SETTINGS, availabilityZoneRebalancing: 'ENABLED' };
@@ -784,6 +845,43 @@ describe('Scheduler: deployment circuit breaker', () => {
     expect(p.live()).toEqual([old1, old2]);
     expect(p.life.plans).toHaveLength(6); // 2 first + 4 failed-deployment tasks, no more
     expect(ecs.commandCalls(UpdateServiceCommand)).toHaveLength(1);
+  });
+
+  it('a pass that read moto before the rollback changed it does not deploy the failed revision again', async () => {
+    const p = plane(2);
+    await steady(p);
+    await deployNew(p);
+    let answer!: () => void;
+    const held = new Promise<void>((resolve) => (answer = resolve));
+    ecs.on(UpdateServiceCommand).callsFake(async (input: { taskDefinition?: string }) => {
+      await held;
+      if (input.taskDefinition) p.world.service.taskDefinition = input.taskDefinition;
+      return { service: structuredClone(p.world.service) };
+    });
+    for (let failed = 0; failed < 3; failed++) {
+      p.fail(p.ofDeployment(p.primary())[0]!);
+      await p.settle();
+    }
+    expect(p.local().rollingBack).toBe(true);
+    // A pass reads moto (still TD2) while the rollback's UpdateService is unanswered, and goes on after it.
+    const listed = p.world.services.bind(p.world);
+    let release!: () => void;
+    const gate = new Promise<void>((resolve) => (release = resolve));
+    let reads = 0;
+    p.world.services = async () => {
+      const before = await listed();
+      if (reads++ === 0) await gate;
+      return before;
+    };
+    p.scheduler.poke();
+    answer();
+    while (p.local().rollingBack) await new Promise((resolve) => setImmediate(resolve));
+    release();
+    await p.settle();
+    expect(reads).toBeGreaterThan(1);
+    expect(p.primary().taskDefinition).toBe(TD1);
+    expect(p.deployments().filter((d) => d.taskDefinition === TD2 && d.rolloutState !== 'FAILED')).toEqual([]);
+    expect(p.live().filter((t) => t.taskDefinitionArn === TD2)).toEqual([]);
   });
 
   it('counts only failed launches: tasks stopped by the user or the scheduler do not trip it', async () => {
