@@ -5,10 +5,10 @@
  * start installs nothing; with no index reachable it is exit 3 and the cache holds nothing.
  */
 import { execFileSync } from 'node:child_process';
-import { existsSync, mkdirSync, readdirSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
-import { beforeAll, describe, expect, it, onTestFinished } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, onTestFinished } from 'vitest';
 import { downLocalAfterTest, localEnv, runCli, tempDir } from './harness.js';
 
 /**
@@ -58,6 +58,9 @@ describe('a machine whose Python lacks gunicorn', () => {
   };
   beforeAll(() => {
     python = pythonWithoutGunicorn(root);
+  });
+  afterAll(() => {
+    rmSync(root, { recursive: true, force: true });
   });
 
   it("gets ecs-ha's own environment on the first up --local, which moto runs with; the next start installs nothing", async () => {
