@@ -4,6 +4,8 @@ export default defineConfig({
   test: {
     include: ['test/**/*.test.ts'],
     environment: 'node',
+    // The Python of --local (with pytest): first on PATH and in ECS_HA_PYTHON for every test and CLI run.
+    globalSetup: ['test/setup/python.ts'],
     // AWS_ENDPOINT_URL: a call a unit test forgot to mock goes to a closed local port and fails there,
     // never to AWS. (End-to-end tests give each CLI run its own environment.)
     env: { AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true', AWS_ENDPOINT_URL: 'http://127.0.0.1:9' },

@@ -13,11 +13,12 @@ import { build } from 'esbuild';
 
 const OUT = resolve('dist');
 const result = await build({
-  // Each entry keeps the path tsc gave it: bin/ecs-ha.js, the emulator (which spawns the plane)
-  // and the benchmark import these.
+  // Each entry keeps the path tsc gave it: bin/ecs-ha.js, the emulator (which spawns the plane),
+  // test/python.mjs and the benchmark import these.
   entryPoints: {
     cli: 'src/cli.ts',
     'local/plane/main': 'src/local/plane/main.ts',
+    'local/python': 'src/local/python.ts',
     'steps/index': 'src/steps/index.ts',
     'aws/clients': 'src/aws/clients.ts',
   },

@@ -73,7 +73,13 @@ export async function openSession(options: CommonOptions, signal: AbortSignal, s
   };
   if (options.local) {
     const emulator = start
-      ? await ensureEmulator(options.stateDir, options.stack, { appDir: start.appDir, clock: realClock, onNotice: (text) => reporter.warn(text) })
+      ? await ensureEmulator(options.stateDir, options.stack, {
+          appDir: start.appDir,
+          requirementsDir: BUNDLED_APP_DIR,
+          clock: realClock,
+          onNotice: (text) => reporter.warn(text),
+          onProgress: (text) => reporter.info(text),
+        })
       : { info: await runningEmulator(options.stateDir, options.stack, (text) => reporter.warn(text)), started: false };
     if (!emulator.info) {
       // Never started here: a fresh emulator's memory would hold no stack anyway.

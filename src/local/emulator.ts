@@ -3,7 +3,7 @@
  * moto for the control plane and ecs-ha's own data plane for tasks, load balancers and Cloud Map
  * instances. This side starts it, finds it, and stops it, and cleans up after one that was killed.
  */
-import { spawn, spawnSync } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { closeSync, existsSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { realClock, type Clock } from '../clock.js';
@@ -14,6 +14,7 @@ import type { PlaneArguments, PlaneInfo } from './plane/main.js';
 import { ensurePrivateDir, openForAppend } from '../fs/safe.js';
 import { killRecorded } from './plane/runtime.js';
 import { processInfo } from './plane/taskPids.js';
+import { resolvePython } from './python.js';
 
 /** The emulator's fixed identity: moto answers for this account with any credentials. */
 export const LOCAL_REGION = 'us-east-1';
@@ -105,23 +106,6 @@ export function timeScaleFromEnv(env: NodeJS.ProcessEnv = process.env): number {
   return scale;
 }
 
-/** What `--local` needs on this machine, each missing piece named with the command that installs it. */
-export function checkLocalPrerequisites(appDir: string, python = 'python3'): void {
-  const missing: string[] = [];
-  const probe = (module: string) => spawnSync(python, ['-c', `import ${module}`], { encoding: 'utf8' });
-  const first = probe('moto.server');
-  if (first.error) {
-    throw new EnvironmentError(`--local needs ${python}, which was not found: ${first.error.message}`, 'install Python 3 (3.9 or newer), or drop --local to use your AWS account');
-  }
-  if (first.status !== 0) missing.push(`the moto AWS emulator (\`${python} -c "import moto.server"\` failed): install it with \`${python} -m pip install 'moto[server]'\``);
-  if (probe('flask').status !== 0 || probe('gunicorn').status !== 0) {
-    missing.push(`the app's Flask and gunicorn: install them with \`${python} -m pip install -r ${join(appDir, 'requirements.txt')}\``);
-  }
-  if (missing.length > 0) {
-    throw new EnvironmentError(`--local runs the app on this machine and needs ${missing.join('; and ')}`, 'or drop --local to use your AWS account');
-  }
-}
-
 /** The environment of the plane (and of the moto it starts): nothing of the user's AWS configuration, only what runs Python. */
 export function planeEnvironment(parent: NodeJS.ProcessEnv = process.env): Record<string, string> {
   const env: Record<string, string> = {};
@@ -133,12 +117,14 @@ export function planeEnvironment(parent: NodeJS.ProcessEnv = process.env): Recor
 
 /**
  * Starts the local AWS for this stack unless it already runs. It keeps running after the command
- * ends (the stack lives in its memory) until `down --local`.
+ * ends (the stack lives in its memory) until `down --local`. Only starting one resolves the Python
+ * it runs (src/local/python.ts: the base interpreter, or ecs-ha's own environment, made once);
+ * `requirementsDir` is the bundled app's folder, whose requirements.txt pins what the tasks need.
  */
 export async function ensureEmulator(
   stateDir: string,
   stack: string,
-  options: { appDir: string; clock?: Clock; python?: string; onNotice?: (text: string) => void },
+  options: { appDir: string; requirementsDir: string; clock?: Clock; onNotice?: (text: string) => void; onProgress?: (text: string) => void },
 ): Promise<{ info: EmulatorInfo; started: boolean }> {
   const running = await runningEmulator(stateDir, stack, options.onNotice);
   if (running) {
@@ -147,10 +133,9 @@ export async function ensureEmulator(
     }
     return { info: running, started: false };
   }
-  const python = options.python ?? 'python3';
   const clock = options.clock ?? realClock;
   const timeScale = timeScaleFromEnv();
-  checkLocalPrerequisites(options.appDir, python);
+  const { python } = await resolvePython({ requirementsDir: options.requirementsDir, onProgress: options.onProgress });
   ensurePrivateDir(stateDir);
   const files = paths(stateDir, stack);
   const args: PlaneArguments = { infoPath: files.info, tasksPath: files.tasks, appDir: options.appDir, timeScale, python, region: LOCAL_REGION, credentials: LOCAL_CREDENTIALS };

@@ -77,7 +77,9 @@ export interface CliResult {
 /** Environment for a CLI run against the emulator: dummy credentials, no real profile. */
 export function emulatorEnv(endpoint: string): NodeJS.ProcessEnv {
   return {
+    // The test run's Python (test/setup/python.ts): first on PATH, and the one --local uses.
     PATH: process.env.PATH,
+    ...(process.env.ECS_HA_PYTHON ? { ECS_HA_PYTHON: process.env.ECS_HA_PYTHON } : {}),
     HOME: mkdtempSync(join(tmpdir(), 'ecs-ha-home-')),
     AWS_ACCESS_KEY_ID: 'testing',
     AWS_SECRET_ACCESS_KEY: 'testing',
