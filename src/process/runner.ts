@@ -33,8 +33,9 @@ export const spawnRunner: CommandRunner = {
         append(text);
         if (options.onLine) for (const line of text.split('\n')) if (line.trim()) options.onLine(line.trim());
       };
-      child.stdout.on('data', collect((t) => (stdout += t)));
-      child.stderr.on('data', collect((t) => (stderr += t)));
+      // Both piped (above), whatever stdin is.
+      child.stdout!.on('data', collect((t) => (stdout += t)));
+      child.stderr!.on('data', collect((t) => (stderr += t)));
       child.on('error', reject);
       child.on('close', (code) => resolve({ exitCode: code ?? 1, stdout, stderr }));
       if (child.stdin) {

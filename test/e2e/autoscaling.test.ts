@@ -13,17 +13,18 @@ import {
 import { DescribeServicesCommand, UpdateServiceCommand } from '@aws-sdk/client-ecs';
 import { describe, expect, it } from 'vitest';
 import { isMutatingOperation, type AwsClients } from '../../src/aws/clients.js';
-import { downLocalAfterTest, emulatorEnv, emulatorPerFile, localEnv, PREBUILT_IMAGE, readTrace, runCli, tempDir } from './harness.js';
+import { downLocalAfterTest, emulatorEnv, emulatorPerFile, localEnv, PREBUILT_IMAGE, readTrace, runCli, tempDir, uniqueStack } from './harness.js';
 import { counts, emulatorClients, inventory, NONE } from './inventory.js';
 
-const STACK = 'e2e-scale';
-const RESOURCE_ID = `service/${STACK}/${STACK}`;
-const POLICY = `${STACK}-target-tracking`;
-const KEY = { ServiceNamespace: 'ecs', ResourceId: RESOURCE_ID, ScalableDimension: 'ecs:service:DesiredCount' } as const;
+/** The names Application Auto Scaling gives a stack's service: its resource ID, the policy, the target's key. */
+function scalingNames(stack: string) {
+  const resourceId = `service/${stack}/${stack}`;
+  return { RESOURCE_ID: resourceId, POLICY: `${stack}-target-tracking`, KEY: { ServiceNamespace: 'ecs', ResourceId: resourceId, ScalableDimension: 'ecs:service:DesiredCount' } as const };
+}
 
 const emulator = emulatorPerFile();
 
-async function liveAutoScaling(aws: AwsClients, stack = STACK) {
+async function liveAutoScaling(aws: AwsClients, stack: string) {
   const resourceId = `service/${stack}/${stack}`;
   const { ScalableTargets = [] } = await aws.autoScaling.send(new DescribeScalableTargetsCommand({ ServiceNamespace: 'ecs', ResourceIds: [resourceId] }));
   const { ScalingPolicies = [] } = await aws.autoScaling.send(new DescribeScalingPoliciesCommand({ ServiceNamespace: 'ecs', ResourceId: resourceId }));
@@ -42,6 +43,8 @@ const mutating = (trace: string): string[] => readTrace(trace).filter((c) => isM
 
 describe('up --autoscale against the emulator', () => {
   it('creates a tagged scalable target and policy after the service, changes nothing the second time, updates a changed range, and down removes both', async () => {
+    const STACK = uniqueStack('e2e-scale');
+    const { RESOURCE_ID, POLICY, KEY } = scalingNames(STACK);
     const cwd = tempDir();
     const env = emulatorEnv(emulator().endpoint);
     const aws = emulatorClients(emulator().endpoint);
@@ -55,8 +58,8 @@ describe('up --autoscale against the emulator', () => {
     const { resources, changed } = JSON.parse(up.stdout);
     expect(resources.autoScaling).toMatchObject({ id: RESOURCE_ID, origin: 'created', details: { min: 2, max: 4, metric: 'cpu', target: 60, policyName: POLICY } });
     expect(resources.autoScaling.arn).toMatch(/^arn:aws:application-autoscaling:us-east-1:123456789012:scalable-target\//);
-    expect(changed).toContain('created autoscaling of service e2e-scale: 2 to 4 tasks, average CPU at 60 %');
-    expect(await liveAutoScaling(aws)).toEqual({
+    expect(changed).toContain(`created autoscaling of service ${STACK}: 2 to 4 tasks, average CPU at 60 %`);
+    expect(await liveAutoScaling(aws, STACK)).toEqual({
       targets: [{ min: 2, max: 4, arn: resources.autoScaling.arn }],
       policies: [{ name: POLICY, type: 'TargetTrackingScaling', metric: 'ECSServiceAverageCPUUtilization', target: 60 }],
     });
@@ -74,15 +77,15 @@ describe('up --autoscale against the emulator', () => {
     const plain = join(cwd, 'plain.jsonl');
     expect((await runCli([...args, '--trace', plain], { cwd, env })).code).toBe(0);
     expect(mutating(plain)).toEqual([]);
-    expect((await liveAutoScaling(aws)).targets).toHaveLength(1);
+    expect((await liveAutoScaling(aws, STACK)).targets).toHaveLength(1);
 
     // A changed range updates the scalable target, and nothing else.
     const third = join(cwd, 'third.jsonl');
     const wider = await runCli([...args, '--autoscale', '2:5', '--trace', third], { cwd, env });
     expect(wider.code).toBe(0);
-    expect(wider.stderr).toContain('updated autoscaling of service e2e-scale (range 2 to 4 tasks → 2 to 5 tasks)');
+    expect(wider.stderr).toContain(`updated autoscaling of service ${STACK} (range 2 to 4 tasks → 2 to 5 tasks)`);
     expect(mutating(third)).toEqual(['RegisterScalableTarget']);
-    expect((await liveAutoScaling(aws)).targets.map(({ min, max }) => ({ min, max }))).toEqual([{ min: 2, max: 5 }]);
+    expect((await liveAutoScaling(aws, STACK)).targets.map(({ min, max }) => ({ min, max }))).toEqual([{ min: 2, max: 5 }]);
     expect(JSON.parse(readFileSync(statePath, 'utf8')).resources.autoScaling.details).toMatchObject({ min: 2, max: 5 });
 
     // verify compares them with the state; status shows them.
@@ -96,7 +99,7 @@ describe('up --autoscale against the emulator', () => {
     const refused = join(cwd, 'refused.jsonl');
     const outside = await runCli([...args, '--count', '7', '--trace', refused], { cwd, env });
     expect(outside.code).toBe(2);
-    expect(outside.stderr).toContain('error: invalid --count 7: autoscaling keeps service e2e-scale between 2 and 5 tasks; choose a --count from 2 to 5');
+    expect(outside.stderr).toContain(`error: invalid --count 7: autoscaling keeps service ${STACK} between 2 and 5 tasks; choose a --count from 2 to 5`);
     expect(mutating(refused)).toEqual([]);
     // Within the range it is not applied either: the autoscaler owns the running service's count.
     const within = join(cwd, 'within.jsonl');
@@ -115,28 +118,31 @@ describe('up --autoscale against the emulator', () => {
     const downOps = mutating(downTrace);
     expect(downOps.indexOf('DeleteScalingPolicy')).toBeLessThan(downOps.indexOf('DeregisterScalableTarget'));
     expect(downOps.indexOf('DeregisterScalableTarget')).toBeLessThan(downOps.indexOf('DeleteService'));
-    expect(await liveAutoScaling(aws)).toEqual({ targets: [], policies: [] });
+    expect(await liveAutoScaling(aws, STACK)).toEqual({ targets: [], policies: [] });
     expect(counts(await inventory(aws, STACK))).toEqual(NONE);
     expect(existsSync(statePath)).toBe(false);
   });
 
   it('down without a state file finds the scalable target through the stack own service (plain moto keeps no tags for it), and removes it', async () => {
+    const STACK = uniqueStack('e2e-scale');
+    const { RESOURCE_ID, POLICY } = scalingNames(STACK);
     const cwd = tempDir();
     const env = emulatorEnv(emulator().endpoint);
     const aws = emulatorClients(emulator().endpoint);
     expect((await runCli(['up', '--stack', STACK, '--image', PREBUILT_IMAGE, '--no-wait', '--autoscale', '2:3', '--autoscale-requests', '500'], { cwd, env })).code).toBe(0);
-    expect((await liveAutoScaling(aws)).policies).toEqual([{ name: POLICY, type: 'TargetTrackingScaling', metric: 'ALBRequestCountPerTarget', target: 500 }]);
+    expect((await liveAutoScaling(aws, STACK)).policies).toEqual([{ name: POLICY, type: 'TargetTrackingScaling', metric: 'ALBRequestCountPerTarget', target: 500 }]);
     rmSync(join(cwd, '.ecs-ha', `${STACK}.json`));
 
     const down = await runCli(['down', '--stack', STACK, '--json'], { cwd, env });
     expect(down.code).toBe(0);
     expect(JSON.parse(down.stdout)).toMatchObject({ source: 'tags' });
     expect(JSON.parse(down.stdout).deleted).toContain(`autoScaling ${RESOURCE_ID}`);
-    expect(await liveAutoScaling(aws)).toEqual({ targets: [], policies: [] });
+    expect(await liveAutoScaling(aws, STACK)).toEqual({ targets: [], policies: [] });
     expect(counts(await inventory(aws, STACK))).toEqual(NONE);
   });
 
   it('--autoscale off removes them and keeps the service; a plain up keeps a desired count set outside up', async () => {
+    const STACK = uniqueStack('e2e-scale');
     const cwd = tempDir();
     const env = emulatorEnv(emulator().endpoint);
     const aws = emulatorClients(emulator().endpoint);
@@ -146,8 +152,8 @@ describe('up --autoscale against the emulator', () => {
     const off = await runCli([...args, '--autoscale', 'off', '--json'], { cwd, env });
     expect(off.code).toBe(0);
     expect(JSON.parse(off.stdout).resources).not.toHaveProperty('autoScaling');
-    expect(off.stderr).toContain('removed autoscaling of service e2e-scale (scalable target and policy)');
-    expect(await liveAutoScaling(aws)).toEqual({ targets: [], policies: [] });
+    expect(off.stderr).toContain(`removed autoscaling of service ${STACK} (scalable target and policy)`);
+    expect(await liveAutoScaling(aws, STACK)).toEqual({ targets: [], policies: [] });
 
     // As `ecs-ha scale 3` would (it waits for healthy tasks, which plain moto never runs): the service at 3.
     await aws.ecs.send(new UpdateServiceCommand({ cluster: STACK, service: STACK, desiredCount: 3 }));
@@ -175,7 +181,7 @@ describe('up --autoscale input', () => {
   ])('up %j is refused with exit 2 before any AWS call', async (extra, message) => {
     const cwd = tempDir();
     const trace = join(cwd, 'trace.jsonl');
-    const run = await runCli(['up', '--stack', STACK, '--image', PREBUILT_IMAGE, ...extra, '--trace', trace], { cwd, env: emulatorEnv(emulator().endpoint) });
+    const run = await runCli(['up', '--stack', 'e2e-scale-input', '--image', PREBUILT_IMAGE, ...extra, '--trace', trace], { cwd, env: emulatorEnv(emulator().endpoint) });
     expect(run.code).toBe(2);
     expect(run.stderr).toContain(message);
     expect(readTrace(trace)).toEqual([]);

@@ -1,19 +1,20 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { emulatorEnv, emulatorPerFile, PREBUILT_IMAGE, runCli, runCliInterrupted, tempDir, traceLines } from './harness.js';
+import { emulatorEnv, emulatorPerFile, PREBUILT_IMAGE, runCli, runCliInterrupted, tempDir, traceLines, uniqueStack } from './harness.js';
 import { counts, emulatorClients, inventory, NONE, ONE_OF_EACH } from './inventory.js';
 
 const IMAGE = PREBUILT_IMAGE;
-const STACK = 'crash';
-const UP = ['up', '--stack', STACK, '--image', IMAGE, '--no-wait'];
-const DOWN = ['down', '--stack', STACK];
+const upArgs = (stack: string) => ['up', '--stack', stack, '--image', IMAGE, '--no-wait'];
+const downArgs = (stack: string) => ['down', '--stack', stack];
 
 const emulator = emulatorPerFile();
 
 describe('crash safety', () => {
   // Points spread over a cold `up` (about 35 calls with --image): before, during and after each phase of the graph.
   it.each([1, 3, 5, 8, 11, 14, 18, 22, 26, 30])('up killed (SIGKILL) after %i AWS calls: the next up completes the stack with one of each, down leaves nothing', async (afterCalls) => {
+    const STACK = uniqueStack('crash');
+    const [UP, DOWN] = [upArgs(STACK), downArgs(STACK)];
     const cwd = tempDir();
     const env = emulatorEnv(emulator().endpoint);
     const aws = emulatorClients(emulator().endpoint);
@@ -31,6 +32,8 @@ describe('crash safety', () => {
   });
 
   it.each([2, 6, 10, 15])('down killed (SIGKILL) after %i AWS calls: the next down removes the rest', async (afterCalls) => {
+    const STACK = uniqueStack('crash');
+    const [UP, DOWN] = [upArgs(STACK), downArgs(STACK)];
     const cwd = tempDir();
     const env = emulatorEnv(emulator().endpoint);
     const aws = emulatorClients(emulator().endpoint);
@@ -47,6 +50,8 @@ describe('crash safety', () => {
   });
 
   it('Ctrl-C finishes the calls in flight, saves state, releases the lock and exits 130; the next run resumes', async () => {
+    const STACK = uniqueStack('crash');
+    const [UP, DOWN] = [upArgs(STACK), downArgs(STACK)];
     const cwd = tempDir();
     const env = emulatorEnv(emulator().endpoint);
     const aws = emulatorClients(emulator().endpoint);
@@ -66,6 +71,8 @@ describe('crash safety', () => {
   });
 
   it('a second run on the same stack refuses and names the holder; a lock left by a killed run is taken over', async () => {
+    const STACK = uniqueStack('crash');
+    const [UP, DOWN] = [upArgs(STACK), downArgs(STACK)];
     const cwd = tempDir();
     const env = emulatorEnv(emulator().endpoint);
     const trace = join(cwd, 'first.jsonl');

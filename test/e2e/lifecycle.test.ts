@@ -5,11 +5,10 @@ import { CreateClusterCommand, DescribeClustersCommand } from '@aws-sdk/client-e
 import { CreateRoleCommand, GetRoleCommand } from '@aws-sdk/client-iam';
 import { describe, expect, it } from 'vitest';
 import { isMutatingOperation } from '../../src/aws/clients.js';
-import { downLocalAfterTest, emulatorEnv, emulatorPerFile, localEnv, MOTO_ACCOUNT, PREBUILT_IMAGE, readTrace, runCli, tempDir } from './harness.js';
+import { downLocalAfterTest, emulatorEnv, emulatorPerFile, localEnv, MOTO_ACCOUNT, PREBUILT_IMAGE, readTrace, runCli, tempDir, uniqueStack } from './harness.js';
 import { counts, emulatorClients, inventory, NONE, ONE_OF_EACH } from './inventory.js';
 
 const IMAGE = PREBUILT_IMAGE;
-const STACK = 'e2e';
 
 const emulator = emulatorPerFile();
 
@@ -17,6 +16,7 @@ const emulator = emulatorPerFile();
 
 describe('up and down against the emulator', () => {
   it('builds the whole stack, is a no-op the second time, and removes everything', async () => {
+    const STACK = uniqueStack('e2e');
     const cwd = tempDir();
     const env = emulatorEnv(emulator().endpoint);
     const trace = join(cwd, 'trace.jsonl');
@@ -95,6 +95,7 @@ describe('up and down against the emulator', () => {
   });
 
   it('removes the stack by its tags when the state file is lost', async () => {
+    const STACK = uniqueStack('e2e');
     const cwd = tempDir();
     const env = emulatorEnv(emulator().endpoint);
     const aws = emulatorClients(emulator().endpoint);
@@ -109,6 +110,7 @@ describe('up and down against the emulator', () => {
   });
 
   it('recreates a resource deleted behind its back', async () => {
+    const STACK = uniqueStack('e2e');
     const cwd = tempDir();
     const env = emulatorEnv(emulator().endpoint);
     const aws = emulatorClients(emulator().endpoint);
@@ -124,6 +126,7 @@ describe('up and down against the emulator', () => {
   });
 
   it('adopts what the user already had and down leaves it in place', async () => {
+    const STACK = uniqueStack('e2e');
     const cwd = tempDir();
     const env = emulatorEnv(emulator().endpoint);
     const aws = emulatorClients(emulator().endpoint);
@@ -157,6 +160,7 @@ describe('up and down against the emulator', () => {
   });
 
   it('resumes after a failed run and creates only what is missing', async () => {
+    const STACK = uniqueStack('e2e');
     const cwd = tempDir();
     const env = emulatorEnv(emulator().endpoint);
     const aws = emulatorClients(emulator().endpoint);
@@ -224,6 +228,7 @@ describe('up and down against the emulator', () => {
   });
 
   it('never overwrites a corrupt state file: exit 2, and down works from tags once it is moved aside', async () => {
+    const STACK = uniqueStack('e2e');
     const cwd = tempDir();
     const env = emulatorEnv(emulator().endpoint);
     const aws = emulatorClients(emulator().endpoint);
@@ -246,6 +251,7 @@ describe('up and down against the emulator', () => {
   });
 
   it('does not wait for healthy targets on an endpoint that lists no task (plain moto)', async () => {
+    const STACK = uniqueStack('e2e');
     const cwd = tempDir();
     const env = emulatorEnv(emulator().endpoint);
     const up = await runCli(['up', '--stack', STACK, '--image', IMAGE, '--json'], { cwd, env });

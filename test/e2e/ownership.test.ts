@@ -10,14 +10,14 @@ import { CreateRepositoryCommand, DescribeRepositoriesCommand } from '@aws-sdk/c
 import { AttachRolePolicyCommand, CreateRoleCommand, GetRoleCommand, ListAttachedRolePoliciesCommand } from '@aws-sdk/client-iam';
 import { describe, expect, it } from 'vitest';
 import { isMutatingOperation } from '../../src/aws/clients.js';
-import { emulatorEnv, emulatorPerFile, MOTO_ACCOUNT, PREBUILT_IMAGE, readTrace, runCli, tempDir } from './harness.js';
+import { emulatorEnv, emulatorPerFile, MOTO_ACCOUNT, PREBUILT_IMAGE, readTrace, runCli, tempDir, uniqueStack } from './harness.js';
 import { counts, emulatorClients, inventory, NONE } from './inventory.js';
 
-const STACK = 'own';
 const emulator = emulatorPerFile();
 
 describe('down with a state file edited to point at what the user owns', () => {
   it("leaves the user's repository, role (and its policies) and security group alone, exits 1 naming them, and removes the stack's own", async () => {
+    const STACK = uniqueStack('own');
     const cwd = tempDir();
     const env = emulatorEnv(emulator().endpoint);
     const aws = emulatorClients(emulator().endpoint);
@@ -48,7 +48,7 @@ describe('down with a state file edited to point at what the user owns', () => {
     expect(result.skipped.map((s: { resource: string }) => s.resource).sort()).toEqual(
       [`executionRole prod-admin`, `logGroup /ecs/${STACK}`, 'repository prod-images', `taskSecurityGroup ${GroupId}`].sort(),
     );
-    expect(down.stderr).toContain("not provably stack \"own\"'s");
+    expect(down.stderr).toContain(`not provably stack "${STACK}"'s`);
     // Untouched: the user's repository, the role with its policy, the group.
     await expect(aws.ecr.send(new DescribeRepositoriesCommand({ repositoryNames: ['prod-images'] }))).resolves.toBeDefined();
     await expect(aws.iam.send(new GetRoleCommand({ RoleName: 'prod-admin' }))).resolves.toBeDefined();

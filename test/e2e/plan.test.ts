@@ -9,11 +9,10 @@ import { describe, expect, it } from 'vitest';
 import { isMutatingOperation } from '../../src/aws/clients.js';
 import type { PlanResult } from '../../src/commands/plan.js';
 import { CHANGING_ACTIONS } from '../../src/engine/plan.js';
-import { downLocalAfterTest, emulatorEnv, emulatorPerFile, localEnv, PREBUILT_IMAGE, readTrace, runCli, tempDir, type CliResult } from './harness.js';
+import { downLocalAfterTest, emulatorEnv, emulatorPerFile, localEnv, PREBUILT_IMAGE, readTrace, runCli, tempDir, type CliResult, uniqueStack } from './harness.js';
 import { emulatorClients } from './inventory.js';
 
-const STACK = 'e2e';
-const UP_OPTIONS = ['--stack', STACK, '--image', PREBUILT_IMAGE];
+const upOptions = (stack: string) => ['--stack', stack, '--image', PREBUILT_IMAGE];
 
 const emulator = emulatorPerFile();
 
@@ -32,8 +31,12 @@ function changing(plan: PlanResult): Array<{ step: string; action: string }> {
 
 describe('plan against the emulator', () => {
   it('on an empty account: every resource a create (the network and the given image adopted), exit 4, read calls only, nothing written', async () => {
+    const STACK = uniqueStack('e2e');
+    const UP_OPTIONS = upOptions(STACK);
     const cwd = tempDir();
     const env = emulatorEnv(emulator().endpoint);
+    // An empty account: not even the service-linked role an earlier test's up created.
+    await emulator().reset();
 
     const { run, plan, operations } = await planned(['plan', ...UP_OPTIONS], cwd, env);
 
@@ -59,6 +62,8 @@ describe('plan against the emulator', () => {
   });
 
   it('after up: everything kept, exit 0, the state file untouched; then exactly what was changed behind its back', async () => {
+    const STACK = uniqueStack('e2e');
+    const UP_OPTIONS = upOptions(STACK);
     const cwd = tempDir();
     const env = emulatorEnv(emulator().endpoint);
     const up = await runCli(['up', ...UP_OPTIONS, '--no-wait'], { cwd, env });
@@ -104,18 +109,23 @@ describe('plan against the emulator', () => {
   });
 
   it('prints one line per resource, the counts, and the cost per hour and per month labelled an estimate', async () => {
+    const STACK = uniqueStack('e2e');
+    const UP_OPTIONS = upOptions(STACK);
     const cwd = tempDir();
+    // The counts are a new account's (no service-linked role yet).
+    await emulator().reset();
     const run = await runCli(['plan', ...UP_OPTIONS], { cwd, env: emulatorEnv(emulator().endpoint) });
 
     expect(run.code).toBe(4);
     const lines = run.stdout.trimEnd().split('\n');
     expect(lines[0]).toBe(`Plan for stack "${STACK}" in us-east-1 (account 123456789012): what \`ecs-ha up\` would do, found with read calls only`);
-    expect(lines).toContainEqual(expect.stringMatching(/^ {2}create {3}log group \/ecs\/e2e +retention 7 days$/));
+    expect(lines).toContainEqual(expect.stringMatching(new RegExp(`^ {2}create {3}log group /ecs/${STACK} +retention 7 days$`)));
     expect(lines).toContain('Changes: 13 create, 2 adopt, 6 none');
     expect(lines).toContainEqual(expect.stringMatching(/^Cost: {4}once up, the stack costs about \$0\.\d{3}\/hour \(\$\d+\.\d{2}\/month\): estimate at us-east-1 on-demand prices of \d{4}-\d{2}/));
   });
 
   it('validates the options as up does: exit 2 before any AWS call', async () => {
+    const STACK = uniqueStack('e2e');
     const cwd = tempDir();
     const trace = join(cwd, 'trace.jsonl');
     const run = await runCli(['plan', '--stack', STACK, '--count', '0', '--trace', trace], { cwd, env: emulatorEnv(emulator().endpoint) });
@@ -126,6 +136,7 @@ describe('plan against the emulator', () => {
   });
 
   it('a --vpc-id that does not exist is exit 2, found by a read as up finds it', async () => {
+    const UP_OPTIONS = upOptions(uniqueStack('e2e'));
     const cwd = tempDir();
     const env = emulatorEnv(emulator().endpoint);
     const run = await runCli(['plan', ...UP_OPTIONS, '--vpc-id', 'vpc-0123456789abcdef0'], { cwd, env });

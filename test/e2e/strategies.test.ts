@@ -10,14 +10,14 @@ import { DescribeRulesCommand, DescribeTagsCommand, DescribeTargetGroupsCommand 
 import { GetRoleCommand, ListAttachedRolePoliciesCommand } from '@aws-sdk/client-iam';
 import { describe, expect, it } from 'vitest';
 import { isMutatingOperation } from '../../src/aws/clients.js';
-import { emulatorEnv, emulatorPerFile, PREBUILT_IMAGE, readTrace, runCli, tempDir } from './harness.js';
+import { emulatorEnv, emulatorPerFile, PREBUILT_IMAGE, readTrace, runCli, tempDir, uniqueStack } from './harness.js';
 import { counts, emulatorClients, inventory, NONE } from './inventory.js';
 
-const STACK = 'bg';
 const emulator = emulatorPerFile();
 
 describe('up --strategy blue-green', () => {
   it('creates the second target group, the listener rule and the infrastructure role, tagged and recorded; a re-run writes nothing; down removes them', async () => {
+    const STACK = uniqueStack('bg');
     const cwd = tempDir();
     const env = emulatorEnv(emulator().endpoint);
     const aws = emulatorClients(emulator().endpoint);
@@ -58,6 +58,7 @@ describe('up --strategy blue-green', () => {
   });
 
   it('down finds them by their tag when the state file is lost', async () => {
+    const STACK = uniqueStack('bg');
     const cwd = tempDir();
     const env = emulatorEnv(emulator().endpoint);
     const aws = emulatorClients(emulator().endpoint);
@@ -76,6 +77,7 @@ describe('up --strategy blue-green', () => {
   });
 
   it('refuses bad strategy settings before any AWS call', async () => {
+    const STACK = uniqueStack('bg');
     const cwd = tempDir();
     const trace = join(cwd, 'trace.jsonl');
     for (const args of [['--strategy', 'canary', '--canary-percent', '0'], ['--strategy', 'linear', '--step-percent', '2'], ['--strategy', 'blue-green', '--bake-minutes', '1441'], ['--strategy', 'rolling', '--canary-percent', '10']]) {

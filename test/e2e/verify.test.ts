@@ -5,10 +5,9 @@
  */
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { emulatorEnv, emulatorPerFile, PREBUILT_IMAGE, readTrace, runCli, startMoto, tempDir } from './harness.js';
+import { emulatorEnv, emulatorPerFile, PREBUILT_IMAGE, readTrace, runCli, startMoto, tempDir, uniqueStack } from './harness.js';
 
 const IMAGE = PREBUILT_IMAGE;
-const STACK = 'e2e-verify';
 const CONTROL_PLANE = ['cluster active', 'service active', 'service steady', 'listener'];
 const NEEDS_CONTAINERS = ['tasks across AZs', 'targets healthy', 'cloud map', 'url answers', 'url across tasks', 'url across AZs'];
 
@@ -23,6 +22,7 @@ interface CheckJson {
 
 describe('verify against the emulator', () => {
   it('passes the control-plane checks and shows every container check as SKIP with the reason', async () => {
+    const STACK = uniqueStack('e2e-verify');
     const cwd = tempDir();
     const env = emulatorEnv(emulator().endpoint);
     const up = await runCli(['up', '--stack', STACK, '--image', IMAGE, '--no-wait'], { cwd, env });
@@ -35,13 +35,13 @@ describe('verify against the emulator', () => {
     expect(verify.code).toBe(0);
     const result = JSON.parse(verify.stdout) as { stack: string; region: string; url: string; passed: boolean; checks: CheckJson[] };
     expect(result).toMatchObject({ stack: STACK, region: 'us-east-1', passed: true });
-    expect(result.url).toMatch(/^http:\/\/e2e-verify-alb-.+/);
+    expect(result.url).toMatch(new RegExp(`^http://${STACK}-alb-.+`));
     expect(result.checks.map((c) => c.name)).toEqual([...CONTROL_PLANE, 'autoscaling', ...NEEDS_CONTAINERS]);
     expect(result.checks.find((c) => c.name === 'autoscaling')).toMatchObject({ status: 'SKIP', evidence: expect.stringContaining('autoscaling is off') });
     const check = (name: string) => result.checks.find((c) => c.name === name)!;
     for (const name of CONTROL_PLANE) expect(check(name).status, `${name}: ${check(name).evidence}`).toBe('OK');
     expect(check('service steady').evidence).toBe('2/2 running, 0 pending, 1 deployment COMPLETED');
-    expect(check('listener').evidence).toMatch(/^listener HTTP:80 \(\w+\) forwards to target group e2e-verify-tg$/);
+    expect(check('listener').evidence).toMatch(new RegExp(`^listener HTTP:80 \\(\\w+\\) forwards to target group ${STACK}-tg$`));
     for (const name of NEEDS_CONTAINERS) {
       expect(check(name), name).toMatchObject({ status: 'SKIP', evidence: `the endpoint ${emulator().endpoint} lists no task for the service: it runs no containers` });
     }
@@ -78,6 +78,7 @@ describe('verify against the emulator', () => {
   });
 
   it('exits 1 when the service is not steady: moto reports a deployment in progress without MOTO_ECS_SERVICE_RUNNING', async () => {
+    const STACK = uniqueStack('e2e-verify');
     const plain = await startMoto();
     try {
       const cwd = tempDir();
