@@ -1,8 +1,10 @@
 /**
  * The user's path on the local data plane, each command as the README's quick start runs it:
- * `up --local` (waiting), `verify --local`, `chaos --kill-one/--kill-az --local`, a rolling
+ * `up --local` (waiting), `plan --local`, `verify --local`, `chaos --kill-one --local`, a rolling
  * deployment, `down --local` — against real app processes behind the local load balancer. And the
  * negative twin that shows the prober can see a failure: a task killed behind the plane's back.
+ * The zone drill (`chaos --kill-az`) has a file of its own (zoneDrill.test.ts); every call of this
+ * stack's commands is checked against `ecs-ha policy` at the end.
  */
 import { DescribeTasksCommand, DescribeServicesCommand, ListTasksCommand } from '@aws-sdk/client-ecs';
 import { FilterLogEventsCommand } from '@aws-sdk/client-cloudwatch-logs';
@@ -12,7 +14,11 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { isProcessAlive } from '../../src/process/alive.js';
 import { startProber } from '../../src/probe/prober.js';
-import { CLI, downLocalAfterTest, localEnv, runCli, runCliInterrupted, tempDir } from './harness.js';
+import { isMutatingOperation } from '../../src/aws/clients.js';
+import type { PlanResult } from '../../src/commands/plan.js';
+import { CHANGING_ACTIONS } from '../../src/engine/plan.js';
+import { CLI, downLocalAfterTest, localEnv, readTrace, runCli, runCliInterrupted, tempDir } from './harness.js';
+import { notAllowed, printedPolicy } from './policyCheck.js';
 import { emulatorClients } from './inventory.js';
 
 const STACK = 'ha';
@@ -53,7 +59,9 @@ async function waitUntil(what: string, check: () => Promise<boolean>, timeoutMs 
 
 describe('the local data plane, end to end', () => {
   const cwd = tempDir();
-  const env = localEnv();
+  // Every command on this stack appends its AWS calls here: the policy check at the end reads them.
+  const calls = join(cwd, 'calls.jsonl');
+  const env = { ...localEnv(), ECS_HA_TRACE: calls };
   let url = '';
   let aws: ReturnType<typeof emulatorClients>;
   let seenPids: number[] = [];
@@ -93,6 +101,15 @@ describe('the local data plane, end to end', () => {
     expect(health.status).toBe('healthy');
     expect(health.az).toMatch(/^us-east-1[a-f]$/);
     expect(await steady()).toBe(true);
+  });
+
+  it('plan --local after up --local: nothing to change, exit 0, read calls only', async () => {
+    const trace = join(cwd, 'plan.jsonl');
+    const run = await runCli(['plan', '--local', '--stack', STACK, '--json', '--trace', trace], { cwd, env });
+    const plan = JSON.parse(run.stdout) as PlanResult;
+    expect(run.code, JSON.stringify(plan.changes.filter((change) => CHANGING_ACTIONS.has(change.action)))).toBe(0);
+    expect(plan.changes.find((change) => change.step === 'image')?.action).toBe('none');
+    expect(readTrace(trace).map((call) => call.operation).filter(isMutatingOperation)).toEqual([]);
   });
 
   it('runs everything on loopback only', () => {
@@ -138,24 +155,6 @@ describe('the local data plane, end to end', () => {
     const actual = (stopped.stoppedAt!.getTime() - t0) / 1000;
     expect(Math.abs(stoppedEvent.seconds - actual), `timeline ${stoppedEvent.seconds}s, data plane ${actual}s`).toBeLessThanOrEqual(1.2);
     expect(report.replacements).toHaveLength(1);
-    remember();
-  });
-
-  it('chaos --kill-az --local: the zone goes (its subnets too), the other zones serve, 0 failed requests', async () => {
-    await waitUntil('steady', steady);
-    const { taskArns = [] } = await aws.ecs.send(new ListTasksCommand({ cluster: STACK, serviceName: STACK }));
-    const { tasks = [] } = await aws.ecs.send(new DescribeTasksCommand({ cluster: STACK, tasks: taskArns }));
-    const zone = tasks[0]!.availabilityZone!;
-    const chaos = await runCli(['chaos', '--kill-az', zone, '--local', '--stack', STACK, '--json', '--rps', '20', '--baseline', '1', '--settle', '2'], { cwd, env });
-    expect(chaos.code, chaos.stderr).toBe(0);
-    const report = JSON.parse(chaos.stdout);
-    expect(report.userSaw.failures).toBe(0);
-    expect(report.victims.every((v: { az: string }) => v.az === zone)).toBe(true);
-    // The zone's subnets are out of the service for the drill: no replacement may start in it; they come back after.
-    expect(report.replacements.length).toBeGreaterThan(0);
-    expect(report.replacements.filter((r: { az: string }) => r.az === zone)).toEqual([]);
-    expect(report.zoneDrill).toMatchObject({ az: zone, startedInFailedZone: [], restoreError: null });
-    expect(report.zoneDrill.rebalancedSeconds).not.toBeNull();
     remember();
   });
 
@@ -218,6 +217,18 @@ describe('the local data plane, end to end', () => {
     expect(existsSync(join(cwd, '.ecs-ha', `${STACK}.emulator.json`))).toBe(false);
     expect(existsSync(join(cwd, '.ecs-ha', `${STACK}.tasks.json`))).toBe(false);
     await expect(fetch(url)).rejects.toThrow();
+  });
+
+  it('ecs-ha policy allows every call up, plan, verify, chaos, the rolling deploy and down made on this stack', async () => {
+    const policy = await printedPolicy();
+    const traced = readTrace(calls);
+    // The trace must hold each command's work, or an empty trace would pass.
+    const operations = new Set(traced.map((c) => `${c.service}:${c.operation}`));
+    for (const expected of ['ECS:CreateService', 'IAM:CreateRole', 'ServiceDiscovery:CreatePrivateDnsNamespace', 'ElasticLoadBalancingV2:DescribeTargetHealth', 'ECS:StopTask', 'ECS:UpdateService', 'ECS:DeleteCluster']) {
+      expect(operations, expected).toContain(expected);
+    }
+    const missing = notAllowed(policy, traced);
+    expect(missing, `calls the printed policy does not allow: ${missing.join(', ')}`).toEqual([]);
   });
 });
 

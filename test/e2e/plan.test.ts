@@ -9,7 +9,7 @@ import { describe, expect, it } from 'vitest';
 import { isMutatingOperation } from '../../src/aws/clients.js';
 import type { PlanResult } from '../../src/commands/plan.js';
 import { CHANGING_ACTIONS } from '../../src/engine/plan.js';
-import { downLocalAfterTest, emulatorEnv, emulatorPerFile, localEnv, PREBUILT_IMAGE, readTrace, runCli, tempDir, type CliResult, uniqueStack } from './harness.js';
+import { emulatorEnv, emulatorPerFile, localEnv, PREBUILT_IMAGE, readTrace, runCli, tempDir, type CliResult, uniqueStack } from './harness.js';
 import { emulatorClients } from './inventory.js';
 
 const upOptions = (stack: string) => ['--stack', stack, '--image', PREBUILT_IMAGE];
@@ -154,19 +154,5 @@ describe('plan --local', () => {
     expect(run.code).toBe(1);
     expect(run.stderr).toContain('the local AWS emulator for stack "planlocal" is not running');
     expect(existsSync(join(cwd, '.ecs-ha', 'planlocal.emulator.json'))).toBe(false);
-  });
-
-  it('against the local data plane: after up --local nothing to change, exit 0', async () => {
-    const cwd = tempDir();
-    const env = localEnv();
-    downLocalAfterTest(cwd, 'planlocal', env);
-    const up = await runCli(['up', '--local', '--stack', 'planlocal', '--no-wait'], { cwd, env, timeoutMs: 120_000 });
-    expect(up.code, up.stderr).toBe(0);
-
-    const { run, plan, operations } = await planned(['plan', '--local', '--stack', 'planlocal'], cwd, env);
-
-    expect(run.code, JSON.stringify(changing(plan))).toBe(0);
-    expect(plan.changes.find((change) => change.step === 'image')?.action).toBe('none');
-    expect(operations.filter(isMutatingOperation)).toEqual([]);
   });
 });
