@@ -5,7 +5,7 @@ import { CreateClusterCommand, DescribeClustersCommand } from '@aws-sdk/client-e
 import { CreateRoleCommand, GetRoleCommand } from '@aws-sdk/client-iam';
 import { describe, expect, it } from 'vitest';
 import { isMutatingOperation } from '../../src/aws/clients.js';
-import { downLocalAfterTest, emulatorEnv, emulatorPerFile, localEnv, MOTO_ACCOUNT, PREBUILT_IMAGE, readTrace, runCli, tempDir, uniqueStack } from './harness.js';
+import { emulatorEnv, emulatorPerFile, MOTO_ACCOUNT, PREBUILT_IMAGE, readTrace, runCli, tempDir, uniqueStack } from './harness.js';
 import { counts, emulatorClients, inventory, NONE, ONE_OF_EACH } from './inventory.js';
 
 const IMAGE = PREBUILT_IMAGE;
@@ -196,35 +196,6 @@ describe('up and down against the emulator', () => {
     expect(counts(await inventory(aws, STACK))).toEqual(ONE_OF_EACH);
     expect((await runCli(['down', '--stack', STACK], { cwd, env })).code).toBe(0);
     expect(counts(await inventory(aws, STACK))).toEqual(NONE);
-  });
-
-  it('runs the README main job with --local: starts its own emulator, builds the stack with an ECR repository, removes it and stops', async () => {
-    const cwd = tempDir();
-    const env = localEnv();
-    downLocalAfterTest(cwd, 'local-demo', env);
-
-    const up = await runCli(['up', '--local', '--stack', 'local-demo', '--json'], { cwd, env });
-    expect(up.stderr).toContain('started the local AWS emulator');
-    expect(up.stderr).toMatch(/Docker is skipped/);
-    expect(up.code).toBe(0);
-    const result = JSON.parse(up.stdout);
-    expect(result.waited).toBe(true);
-    expect(result.resources.repository.origin).toBe('created');
-    expect(result.resources.image.id).toMatch(/\.dkr\.ecr\.us-east-1\.amazonaws\.com\/local-demo:[0-9a-f]{12}$/);
-    const emulator = JSON.parse(readFileSync(join(cwd, '.ecs-ha', 'local-demo.emulator.json'), 'utf8'));
-    const aws = emulatorClients(emulator.endpointUrl);
-    expect(counts(await inventory(aws, 'local-demo'))).toEqual({ ...ONE_OF_EACH, repositories: 1 });
-
-    const down = await runCli(['down', '--local', '--stack', 'local-demo'], { cwd, env });
-    expect(down.code).toBe(0);
-    expect(down.stderr).toContain('stopped the local AWS emulator');
-    expect(existsSync(join(cwd, '.ecs-ha', 'local-demo.emulator.json'))).toBe(false);
-    expect(existsSync(join(cwd, '.ecs-ha', 'local-demo.json'))).toBe(false);
-    await expect(fetch(`${emulator.endpointUrl}/moto-api/config`)).rejects.toThrow();
-
-    const again = await runCli(['down', '--local', '--stack', 'local-demo'], { cwd, env });
-    expect(again.code).toBe(0);
-    expect(again.stdout).toContain('Nothing to remove');
   });
 
   it('never overwrites a corrupt state file: exit 2, and down works from tags once it is moved aside', async () => {

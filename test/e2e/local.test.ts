@@ -17,14 +17,14 @@ import { startProber } from '../../src/probe/prober.js';
 import { isMutatingOperation } from '../../src/aws/clients.js';
 import type { PlanResult } from '../../src/commands/plan.js';
 import { CHANGING_ACTIONS } from '../../src/engine/plan.js';
-import { CLI, downLocalAfterTest, localEnv, readTrace, runCli, runCliInterrupted, tempDir } from './harness.js';
+import { CLI, downLocalAfterTest, localEnv, readTrace, runCli, runCliInterrupted, tempDir, type CliResult } from './harness.js';
 import { notAllowed, printedPolicy } from './policyCheck.js';
-import { emulatorClients } from './inventory.js';
+import { counts, emulatorClients, inventory, ONE_OF_EACH } from './inventory.js';
 
 const STACK = 'ha';
 
 interface PlaneFiles {
-  info: { pid: number; motoPid: number; endpointUrl: string };
+  info: { pid: number; motoPid: number; endpointUrl: string; motoUrl: string };
   taskPids: number[];
 }
 
@@ -75,13 +75,13 @@ describe('the local data plane, end to end', () => {
     seenPids = [...new Set([...seenPids, ...processesOf(planeFiles(cwd, STACK))])];
   };
 
+  /** What `up --local` printed, for the test that looks at it. */
+  let up: CliResult;
+
   beforeAll(async () => {
-    const up = await runCli(['up', '--local', '--stack', STACK, '--json'], { cwd, env, timeoutMs: 120_000 });
+    up = await runCli(['up', '--local', '--stack', STACK, '--json'], { cwd, env, timeoutMs: 120_000 });
     expect(up.code, up.stderr).toBe(0);
-    const result = JSON.parse(up.stdout);
-    url = result.url;
-    expect(result.next).toEqual(['ecs-ha verify --local', 'ecs-ha chaos --kill-one --local', 'ecs-ha down --local']);
-    expect(result.cost.perHour).toBeGreaterThan(0.05);
+    url = JSON.parse(up.stdout).url;
     aws = emulatorClients(planeFiles(cwd, STACK).info.endpointUrl);
     remember();
   });
@@ -89,6 +89,18 @@ describe('the local data plane, end to end', () => {
   afterAll(async () => {
     // Whatever happened above: nothing of the local world may outlive the tests.
     await runCli(['down', '--local', '--stack', STACK], { cwd, env });
+  });
+
+  it('up --local (the README main job) started its own emulator, built the stack with an ECR repository and an image tag, and says what next', async () => {
+    expect(up.stderr).toContain('started the local AWS emulator');
+    expect(up.stderr).toMatch(/Docker is skipped/);
+    const result = JSON.parse(up.stdout);
+    expect(result.waited).toBe(true);
+    expect(result.next).toEqual(['ecs-ha verify --local', 'ecs-ha chaos --kill-one --local', 'ecs-ha down --local']);
+    expect(result.cost.perHour).toBeGreaterThan(0.05);
+    expect(result.resources.repository.origin).toBe('created');
+    expect(result.resources.image.id).toMatch(new RegExp(`\\.dkr\\.ecr\\.us-east-1\\.amazonaws\\.com/${STACK}:[0-9a-f]{12}$`));
+    expect(counts(await inventory(aws, STACK))).toEqual({ ...ONE_OF_EACH, repositories: 1 });
   });
 
   it('up --local waited for steady and healthy, and its URL answers from the app processes', async () => {
@@ -207,8 +219,9 @@ describe('the local data plane, end to end', () => {
     remember();
   });
 
-  it('down --local removes everything and leaves no process of the plane or of a task', async () => {
+  it('down --local removes everything and leaves no process of the plane or of a task; a second down has nothing to remove', async () => {
     remember();
+    const planeInfo = planeFiles(cwd, STACK).info;
     expect(seenPids.filter(isProcessAlive).length).toBeGreaterThan(2);
     const down = await runCli(['down', '--local', '--stack', STACK], { cwd, env });
     expect(down.code, down.stderr).toBe(0);
@@ -216,7 +229,13 @@ describe('the local data plane, end to end', () => {
     expect(seenPids.filter(isProcessAlive)).toEqual([]);
     expect(existsSync(join(cwd, '.ecs-ha', `${STACK}.emulator.json`))).toBe(false);
     expect(existsSync(join(cwd, '.ecs-ha', `${STACK}.tasks.json`))).toBe(false);
+    expect(existsSync(join(cwd, '.ecs-ha', `${STACK}.json`))).toBe(false);
     await expect(fetch(url)).rejects.toThrow();
+    await expect(fetch(`${planeInfo.motoUrl}/moto-api/config`)).rejects.toThrow();
+
+    const again = await runCli(['down', '--local', '--stack', STACK], { cwd, env });
+    expect(again.code).toBe(0);
+    expect(again.stdout).toContain('Nothing to remove');
   });
 
   it('ecs-ha policy allows every call up, plan, verify, chaos, the rolling deploy and down made on this stack', async () => {
