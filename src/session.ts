@@ -25,6 +25,8 @@ export interface Session {
   clock: Clock;
   runner: CommandRunner;
   signal: AbortSignal;
+  /** What the command must undo when it ends, however it ends (a plan's throwaway local emulator). */
+  close?: () => Promise<void>;
 }
 
 /**

@@ -111,14 +111,15 @@ export async function planAction(options: UpOptions): Promise<PlanResult> {
   let session: Session | undefined;
   const interrupt = interruptSignal(() => session?.reporter.warn('interrupted: finishing the reads in flight (nothing was changed)'));
   try {
-    // Never starts the local emulator: a plan leaves no process behind. Without one there is no local stack to plan against.
-    session = await openSession(options, interrupt.signal, false);
+    // A plan leaves no process behind: the stack's running emulator, or for a new stack a throwaway one.
+    session = await openSession(options, interrupt.signal, { appDir: config.appDir, throwaway: true });
     const result = await planStack(session, config, { timeoutMs, ...(concurrency ? { concurrency } : {}), release: releaseRequest(options) });
     session.reporter.stop();
     renderPlan(session, result);
     return result;
   } finally {
     session?.reporter.stop();
+    await session?.close?.();
     interrupt.dispose();
   }
 }

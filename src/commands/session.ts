@@ -1,11 +1,12 @@
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { AwsClients, type AwsSettings } from '../aws/clients.js';
 import { realClock } from '../clock.js';
 import { validateRegion, validateStackName } from '../config.js';
 import { OperationError, UsageError } from '../errors.js';
 import { packageRoot } from '../packageRoot.js';
-import { ensureEmulator, LOCAL_ACCOUNT, LOCAL_CREDENTIALS, LOCAL_REGION, runningEmulator } from '../local/emulator.js';
+import { ensureEmulator, LOCAL_ACCOUNT, LOCAL_CREDENTIALS, LOCAL_REGION, runningEmulator, stopEmulator, type EmulatorInfo } from '../local/emulator.js';
 import { spawnRunner } from '../process/runner.js';
 import type { Session } from '../session.js';
 import { statePath } from '../state/store.js';
@@ -59,10 +60,14 @@ export function localStateIsStale(stateDir: string, stack: string, emulator: { s
 }
 
 /**
- * Builds the session: the local AWS for --local (started when `start` names the app folder it runs,
- * otherwise only found), the clients, the reporter.
+ * How a --local command gets its local AWS: found only (false); started unless it runs (the app
+ * folder it runs); or, for a plan, found, else a fresh one in a folder of its own when the stack
+ * has no state yet (`throwaway`), which the session's `close` stops and removes.
  */
-export async function openSession(options: CommonOptions, signal: AbortSignal, start: false | { appDir: string }): Promise<Session> {
+export type EmulatorStart = false | { appDir: string; throwaway?: boolean };
+
+/** Builds the session: the local AWS for --local (see EmulatorStart), the clients, the reporter. */
+export async function openSession(options: CommonOptions, signal: AbortSignal, start: EmulatorStart): Promise<Session> {
   const reporter = createReporter({ json: Boolean(options.json), local: Boolean(options.local), interactive: canAnimate(process.stderr) });
   const settings: AwsSettings = {
     region: options.region,
@@ -71,25 +76,42 @@ export async function openSession(options: CommonOptions, signal: AbortSignal, s
     tracePath: options.trace ?? process.env.ECS_HA_TRACE,
     onTraceFailure: (message) => reporter.warn(message),
   };
+  let close: (() => Promise<void>) | undefined;
   if (options.local) {
-    const emulator = start
-      ? await ensureEmulator(options.stateDir, options.stack, {
-          appDir: start.appDir,
-          requirementsDir: BUNDLED_APP_DIR,
-          clock: realClock,
-          onNotice: (text) => reporter.warn(text),
-          onProgress: (text) => reporter.info(text),
-        })
-      : { info: await runningEmulator(options.stateDir, options.stack, (text) => reporter.warn(text)), started: false };
-    if (!emulator.info) {
+    const onNotice = (text: string): void => reporter.warn(text);
+    const startIn = (stateDir: string, appDir: string) =>
+      ensureEmulator(stateDir, options.stack, { appDir, requirementsDir: BUNDLED_APP_DIR, clock: realClock, onNotice, onProgress: (text) => reporter.info(text) });
+    let emulator: { info: EmulatorInfo | undefined; started: boolean } = start && !start.throwaway
+      ? await startIn(options.stateDir, start.appDir)
+      : { info: await runningEmulator(options.stateDir, options.stack, onNotice), started: false };
+    if (!emulator.info && start && start.throwaway && !existsSync(statePath(options.stateDir, options.stack))) {
+      // A new stack: what up --local would make, seen in an emulator that holds nothing yet, stopped again after.
+      const scratch = mkdtempSync(join(tmpdir(), 'ecs-ha-plan-'));
+      close = async () => {
+        await stopEmulator(scratch, options.stack, onNotice);
+        rmSync(scratch, { recursive: true, force: true });
+      };
+      try {
+        emulator = await startIn(scratch, start.appDir);
+      } catch (error) {
+        await close();
+        throw error;
+      }
+      reporter.info(`no local AWS emulator runs for stack "${options.stack}": planning against a fresh one, stopped again after the plan`);
+    }
+    const info = emulator.info;
+    if (!info) {
       // Never started here: a fresh emulator's memory would hold no stack anyway.
+      const stale = existsSync(statePath(options.stateDir, options.stack));
       throw new OperationError(
-        `the local AWS emulator for stack "${options.stack}" is not running, so there is no local stack`,
-        `run \`ecs-ha up --local --stack ${options.stack}\` first`,
+        `the local AWS emulator for stack "${options.stack}" is not running, so there is no local stack${stale ? ` (the state file ${statePath(options.stateDir, options.stack)} is of an emulator that has stopped)` : ''}`,
+        stale
+          ? `run \`ecs-ha down --local --stack ${options.stack}\` (it discards that state), then \`ecs-ha up --local --stack ${options.stack}\``
+          : `run \`ecs-ha up --local --stack ${options.stack}\` first`,
       );
     }
-    if (emulator.started) reporter.info(`started the local AWS emulator (moto and the local data plane) on ${emulator.info?.endpointUrl}`);
-    if (localStateIsStale(options.stateDir, options.stack, emulator.info)) {
+    if (emulator.started && !close) reporter.info(`started the local AWS emulator (moto and the local data plane) on ${info.endpointUrl}`);
+    if (localStateIsStale(options.stateDir, options.stack, info)) {
       throw new OperationError(
         `the local AWS emulator of stack "${options.stack}" was restarted: the state file ${statePath(options.stateDir, options.stack)} points at resources of the emulator before it, which are gone`,
         `run \`ecs-ha down --local --stack ${options.stack}\` (it discards that state), then \`ecs-ha up --local --stack ${options.stack}\``,
@@ -99,7 +121,7 @@ export async function openSession(options: CommonOptions, signal: AbortSignal, s
       region: LOCAL_REGION,
       profile: undefined,
       credentials: LOCAL_CREDENTIALS,
-      endpointUrl: emulator.info?.endpointUrl,
+      endpointUrl: info.endpointUrl,
     });
   }
   return {
@@ -113,5 +135,6 @@ export async function openSession(options: CommonOptions, signal: AbortSignal, s
     clock: realClock,
     runner: spawnRunner,
     signal,
+    ...(close ? { close } : {}),
   };
 }

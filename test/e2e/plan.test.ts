@@ -2,7 +2,8 @@
  * `ecs-ha plan` and `up --dry-run` against the emulator: what up would do, with read calls only and
  * nothing written; exit 4 while something would change, 0 once nothing would.
  */
-import { existsSync, readFileSync, statSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { DeleteLogGroupCommand } from '@aws-sdk/client-cloudwatch-logs';
 import { describe, expect, it } from 'vitest';
@@ -147,12 +148,52 @@ describe('plan against the emulator', () => {
 });
 
 describe('plan --local', () => {
-  it('needs the running local emulator and never starts one', async () => {
+  it('before any up --local: planned against a fresh emulator it stops again; every resource a create, exit 4, read calls only, nothing left behind', async () => {
     const cwd = tempDir();
-    const run = await runCli(['plan', '--local', '--stack', 'planlocal'], { cwd, env: localEnv() });
+    const env = localEnv();
+    const before = new Set(readdirSync(tmpdir()).filter((name) => name.startsWith('ecs-ha-plan-')));
+    const { run, plan, operations } = await planned(['plan', '--local', '--stack', 'planlocal'], cwd, env);
+
+    expect(run.code, run.stderr).toBe(4);
+    expect(run.stderr).toContain('no local AWS emulator runs for stack "planlocal": planning against a fresh one, stopped again after the plan');
+    expect(plan).toMatchObject({ stack: 'planlocal', region: 'us-east-1', account: '123456789012', drift: true, state: { exists: false } });
+    // Everything a create, but the default VPC (adopted); nothing to update or delete in an emulator that holds nothing.
+    expect(changing(plan).filter((change) => change.action !== 'create')).toEqual([{ step: 'network', action: 'adopt' }]);
+    for (const step of ['repository', 'cluster', 'loadBalancer', 'targetGroup', 'namespace', 'taskDefinition', 'service']) {
+      expect(plan.changes.find((change) => change.step === step)?.action, step).toBe('create');
+    }
+    expect(plan.cost.perHour).toBeGreaterThan(0.05);
+    expect(operations.length).toBeGreaterThan(10);
+    expect(operations.filter(isMutatingOperation)).toEqual([]);
+    // Nothing is left: no state folder, no emulator of the stack, no folder of the throwaway one.
+    expect(existsSync(join(cwd, '.ecs-ha'))).toBe(false);
+    const made = readdirSync(tmpdir()).filter((name) => name.startsWith('ecs-ha-plan-') && !before.has(name));
+    expect(made).toEqual([]);
+    // The throwaway plane named its folder on its command line: no process does any more.
+    const planes = readdirSync('/proc').filter((pid) => /^\d+$/.test(pid)).filter((pid) => {
+      try {
+        return readFileSync(`/proc/${pid}/cmdline`, 'utf8').includes(`${tmpdir()}/ecs-ha-plan-`);
+      } catch {
+        return false; // gone meanwhile
+      }
+    });
+    expect(planes).toEqual([]);
+    const status = await runCli(['status', '--local', '--stack', 'planlocal'], { cwd, env });
+    expect(status.code).toBe(1);
+    expect(status.stderr).toContain('the local AWS emulator for stack "planlocal" is not running');
+  });
+
+  it('with a state file of an emulator that has stopped: exit 1, says to run down --local first, starts nothing', async () => {
+    const cwd = tempDir();
+    const env = localEnv();
+    mkdirSync(join(cwd, '.ecs-ha'), { mode: 0o700 });
+    const file = join(cwd, '.ecs-ha', 'gone.json');
+    writeFileSync(file, JSON.stringify({ schemaVersion: 1, stack: 'gone', account: '123456789012', region: 'us-east-1', updatedAt: '2026-01-01T00:00:00.000Z', resources: {} }), { mode: 0o600 });
+    const run = await runCli(['plan', '--local', '--stack', 'gone'], { cwd, env });
 
     expect(run.code).toBe(1);
-    expect(run.stderr).toContain('the local AWS emulator for stack "planlocal" is not running');
-    expect(existsSync(join(cwd, '.ecs-ha', 'planlocal.emulator.json'))).toBe(false);
+    expect(run.stderr).toContain('the local AWS emulator for stack "gone" is not running, so there is no local stack (the state file .ecs-ha/gone.json is of an emulator that has stopped)');
+    expect(run.stderr).toContain('hint: run `ecs-ha down --local --stack gone` (it discards that state), then `ecs-ha up --local --stack gone`');
+    expect(existsSync(join(cwd, '.ecs-ha', 'gone.emulator.json'))).toBe(false);
   });
 });
