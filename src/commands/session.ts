@@ -43,6 +43,15 @@ export function validateCommon(options: CommonOptions): void {
   }
 }
 
+/** Whether the stack's state file is one of the local emulator's (its account is the emulator's). */
+function isLocalStateFile(stateDir: string, stack: string): boolean {
+  try {
+    return (JSON.parse(readFileSync(statePath(stateDir, stack), 'utf8')) as { account?: string }).account === LOCAL_ACCOUNT;
+  } catch {
+    return false; // none, or corrupt: refused later with its own message
+  }
+}
+
 /**
  * True when the stack's state file was last written before the running local emulator started: it
  * describes the world of an emulator that has stopped since (its resources lived in its memory).
@@ -102,7 +111,7 @@ export async function openSession(options: CommonOptions, signal: AbortSignal, s
     const info = emulator.info;
     if (!info) {
       // Never started here: a fresh emulator's memory would hold no stack anyway.
-      const stale = existsSync(statePath(options.stateDir, options.stack));
+      const stale = isLocalStateFile(options.stateDir, options.stack);
       throw new OperationError(
         `the local AWS emulator for stack "${options.stack}" is not running, so there is no local stack${stale ? ` (the state file ${statePath(options.stateDir, options.stack)} is of an emulator that has stopped)` : ''}`,
         stale

@@ -189,12 +189,24 @@ describe('verifyAction', () => {
   });
 
   it('with --local and no emulator running says so and how to start one, without any AWS call', async () => {
-    const error = await verifyAction(options({ local: true, region: undefined })).catch((e: unknown) => e);
+    const empty = mkdtempSync(join(tmpdir(), 'ecs-ha-verify-empty-'));
+    const error = await verifyAction(options({ local: true, region: undefined, stateDir: empty })).catch((e: unknown) => e);
 
     expect(error).toMatchObject({
       exitCode: ExitCode.failed,
       message: 'the local AWS emulator for stack "demo" is not running, so there is no local stack',
       hint: 'run `ecs-ha up --local --stack demo` first',
+    });
+    expect(awsCalls()).toBe(0);
+  });
+
+  it('with --local, no emulator running and the state file of one that stopped: says to run down --local first', async () => {
+    const error = await verifyAction(options({ local: true, region: undefined })).catch((e: unknown) => e);
+
+    expect(error).toMatchObject({
+      exitCode: ExitCode.failed,
+      message: expect.stringMatching(/^the local AWS emulator for stack "demo" is not running, so there is no local stack \(the state file .+demo\.json is of an emulator that has stopped\)$/),
+      hint: 'run `ecs-ha down --local --stack demo` (it discards that state), then `ecs-ha up --local --stack demo`',
     });
     expect(awsCalls()).toBe(0);
   });
