@@ -15,6 +15,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { isMutatingOperation } from '../../src/aws/clients.js';
+import type { LogLineJson as JsonLine } from '../../src/logs/format.js';
 import type { StackStatus } from '../../src/status/gather.js';
 import { CLI, localEnv, readTrace, runCli, tempDir } from './harness.js';
 import { emulatorClients } from './inventory.js';
@@ -22,14 +23,6 @@ import { emulatorClients } from './inventory.js';
 const STACK = 'status-scale';
 const TEXT_LINE = /^(\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z) ([0-9a-f]{8}) (\S+)\s+(.*)$/;
 
-interface JsonLine {
-  time: string;
-  task: string;
-  az: string | null;
-  container: string | null;
-  stream: string;
-  message: string;
-}
 
 async function waitUntil(what: string, check: () => Promise<boolean> | boolean, timeoutMs = 20_000): Promise<void> {
   const deadline = Date.now() + timeoutMs;

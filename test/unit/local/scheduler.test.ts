@@ -8,7 +8,7 @@
  */
 import { ECSClient, UpdateServiceCommand, type Service, type TaskDefinition } from '@aws-sdk/client-ecs';
 import { mockClient } from 'aws-sdk-client-mock';
-import { afterEach, beforeAll, beforeEach, describe, expect, it, onTestFinished } from 'vitest';
+import { afterEach, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
 import { AwsClients } from '../../../src/aws/clients.js';
 import type { Balancers } from '../../../src/local/plane/balancers.js';
 import type { TaskLifecycle, TaskPlan } from '../../../src/local/plane/lifecycle.js';
@@ -286,6 +286,38 @@ async function deployNew(p: Plane, settings: Partial<ServiceSettings> = {}): Pro
   p.world.service.taskDefinition = TD2;
   p.scheduler.serviceUpdated('demo', structuredClone(p.world.service), settings, false);
   await p.settle();
+}
+
+/**
+ * The next reconcile pass reads moto at once but goes on only once released: a pass that read
+ * before what the test does next. With `holdLater`, the passes after it wait too (until
+ * `releaseLater`), so that what the stale pass did can be looked at on its own.
+ */
+function staleRead(p: Plane, options: { holdLater?: boolean } = {}) {
+  const listed = p.world.services.bind(p.world);
+  let release!: () => void;
+  let releaseLater: () => void = () => undefined;
+  const gate = new Promise<void>((resolve) => (release = resolve));
+  const later = options.holdLater ? new Promise<void>((resolve) => (releaseLater = resolve)) : Promise.resolve();
+  let reads = 0;
+  p.world.services = async () => {
+    const before = await listed();
+    await (reads++ === 0 ? gate : later);
+    return before;
+  };
+  return { release, releaseLater, reads: () => reads };
+}
+
+/** moto's answer to the circuit breaker's UpdateService waits until `answer()`; then it keeps what it says. */
+function holdUpdateService(p: Plane): () => void {
+  let answer!: () => void;
+  const held = new Promise<void>((resolve) => (answer = resolve));
+  ecs.on(UpdateServiceCommand).callsFake(async (input: { taskDefinition?: string }) => {
+    await held;
+    if (input.taskDefinition) p.world.service.taskDefinition = input.taskDefinition;
+    return { service: structuredClone(p.world.service) };
+  });
+  return answer;
 }
 
 const count = (list: string[], text: string): number => list.filter((line) => line === text).length;
@@ -656,24 +688,15 @@ describe('Scheduler: a change of subnets (a zone taken away and given back)', ()
     p.world.service.networkConfiguration = { awsvpcConfiguration: { subnets: ['subnet-aaa', 'subnet-bbb', 'subnet-ccc'], assignPublicIp: 'ENABLED' } };
     const running = await steady(p);
     const inA = running.find((t) => t.availabilityZone === 'us-east-1a')!;
-    const listed = p.world.services.bind(p.world);
-    let release!: () => void;
-    const gate = new Promise<void>((resolve) => (release = resolve));
-    let reads = 0;
-    p.world.services = async () => {
-      if (reads++ > 0) return listed();
-      const before = await listed();
-      await gate;
-      return before;
-    };
+    const stale = staleRead(p);
     p.scheduler.poke();
     p.world.service.networkConfiguration = { awsvpcConfiguration: { subnets: ['subnet-bbb', 'subnet-ccc'], assignPublicIp: 'ENABLED' } };
     p.scheduler.serviceUpdated('demo', structuredClone(p.world.service), {}, false);
     p.scheduler.stopTask(inA, 'ecs-ha chaos: kill-az us-east-1a test');
-    release();
+    stale.release();
     await p.settle();
 
-    expect(reads).toBeGreaterThan(1);
+    expect(stale.reads()).toBeGreaterThan(1);
     const started = p.tasks().filter((t) => !running.includes(t));
     expect(started.length).toBeGreaterThan(0);
     expect(started.filter((t) => t.availabilityZone === 'us-east-1a')).toEqual([]);
@@ -686,27 +709,20 @@ describe('Scheduler: a change of subnets (a zone taken away and given back)', ()
   it('a pass that read moto before an UpdateService of the desired count keeps the new count', async () => {
     const p = plane(2);
     await steady(p);
-    const listed = p.world.services.bind(p.world);
-    let releaseStale!: () => void;
-    let releaseLater!: () => void;
-    const staleGate = new Promise<void>((resolve) => (releaseStale = resolve));
-    const laterGate = new Promise<void>((resolve) => (releaseLater = resolve));
-    let reads = 0;
-    p.world.services = async () => {
-      const before = await listed();
-      // Later passes wait: what the stale pass did is looked at on its own (a later one reads the new count anyway).
-      await (reads++ === 0 ? staleGate : laterGate);
-      return before;
-    };
-    onTestFinished(releaseLater);
+    // Later passes wait: a later one would read the new count from moto anyway.
+    const stale = staleRead(p, { holdLater: true });
     p.scheduler.poke();
     p.world.service.desiredCount = 3;
     p.scheduler.serviceUpdated('demo', structuredClone(p.world.service), {}, false);
-    releaseStale();
-    while (reads < 2) await new Promise((resolve) => setImmediate(resolve));
-    expect(p.local().desiredCount).toBe(3);
-    expect(p.live()).toHaveLength(3);
-    releaseLater();
+    stale.release();
+    try {
+      await vi.waitFor(() => expect(stale.reads()).toBeGreaterThanOrEqual(2), { timeout: 2_000, interval: 1 });
+      expect(p.local().desiredCount).toBe(3);
+      expect(p.live()).toHaveLength(3);
+    } finally {
+      // Before afterEach closes the scheduler, which waits for the pass held here.
+      stale.releaseLater();
+    }
     await p.settle();
   });
 
@@ -801,13 +817,7 @@ describe('Scheduler: deployment circuit breaker', () => {
 
     // Hold moto's answer to the rollback's UpdateService: until it comes, a pass must not act on
     // what moto still says (TD2) by starting yet another deployment of it.
-    let answer!: () => void;
-    const held = new Promise<void>((resolve) => (answer = resolve));
-    ecs.on(UpdateServiceCommand).callsFake(async (input: { taskDefinition?: string }) => {
-      await held;
-      if (input.taskDefinition) p.world.service.taskDefinition = input.taskDefinition;
-      return { service: structuredClone(p.world.service) };
-    });
+    const answer = holdUpdateService(p);
     p.fail(n3!);
     await p.settle();
     expect(p.local().rollingBack).toBe(true);
@@ -851,34 +861,20 @@ describe('Scheduler: deployment circuit breaker', () => {
     const p = plane(2);
     await steady(p);
     await deployNew(p);
-    let answer!: () => void;
-    const held = new Promise<void>((resolve) => (answer = resolve));
-    ecs.on(UpdateServiceCommand).callsFake(async (input: { taskDefinition?: string }) => {
-      await held;
-      if (input.taskDefinition) p.world.service.taskDefinition = input.taskDefinition;
-      return { service: structuredClone(p.world.service) };
-    });
+    const answer = holdUpdateService(p);
     for (let failed = 0; failed < 3; failed++) {
       p.fail(p.ofDeployment(p.primary())[0]!);
       await p.settle();
     }
     expect(p.local().rollingBack).toBe(true);
     // A pass reads moto (still TD2) while the rollback's UpdateService is unanswered, and goes on after it.
-    const listed = p.world.services.bind(p.world);
-    let release!: () => void;
-    const gate = new Promise<void>((resolve) => (release = resolve));
-    let reads = 0;
-    p.world.services = async () => {
-      const before = await listed();
-      if (reads++ === 0) await gate;
-      return before;
-    };
+    const stale = staleRead(p);
     p.scheduler.poke();
     answer();
     while (p.local().rollingBack) await new Promise((resolve) => setImmediate(resolve));
-    release();
+    stale.release();
     await p.settle();
-    expect(reads).toBeGreaterThan(1);
+    expect(stale.reads()).toBeGreaterThan(1);
     expect(p.primary().taskDefinition).toBe(TD1);
     expect(p.deployments().filter((d) => d.taskDefinition === TD2 && d.rolloutState !== 'FAILED')).toEqual([]);
     expect(p.live().filter((t) => t.taskDefinitionArn === TD2)).toEqual([]);
