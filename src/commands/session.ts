@@ -88,8 +88,8 @@ export async function openSession(options: CommonOptions, signal: AbortSignal, s
   let close: (() => Promise<void>) | undefined;
   if (options.local) {
     const onNotice = (text: string): void => reporter.warn(text);
-    const startIn = (stateDir: string, appDir: string) =>
-      ensureEmulator(stateDir, options.stack, { appDir, requirementsDir: BUNDLED_APP_DIR, clock: realClock, onNotice, onProgress: (text) => reporter.info(text) });
+    const startIn = (stateDir: string, appDir: string, ownedByThisProcess = false) =>
+      ensureEmulator(stateDir, options.stack, { appDir, requirementsDir: BUNDLED_APP_DIR, clock: realClock, onNotice, onProgress: (text) => reporter.info(text), ownedByThisProcess });
     let emulator: { info: EmulatorInfo | undefined; started: boolean } = start && !start.throwaway
       ? await startIn(options.stateDir, start.appDir)
       : { info: await runningEmulator(options.stateDir, options.stack, onNotice), started: false };
@@ -101,7 +101,8 @@ export async function openSession(options: CommonOptions, signal: AbortSignal, s
         rmSync(scratch, { recursive: true, force: true });
       };
       try {
-        emulator = await startIn(scratch, start.appDir);
+        // Owned by this process: should it be killed before it stops the emulator, the emulator stops itself.
+        emulator = await startIn(scratch, start.appDir, true);
       } catch (error) {
         await close();
         throw error;

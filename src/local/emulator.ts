@@ -124,7 +124,15 @@ export function planeEnvironment(parent: NodeJS.ProcessEnv = process.env): Recor
 export async function ensureEmulator(
   stateDir: string,
   stack: string,
-  options: { appDir: string; requirementsDir: string; clock?: Clock; onNotice?: (text: string) => void; onProgress?: (text: string) => void },
+  options: {
+    appDir: string;
+    requirementsDir: string;
+    clock?: Clock;
+    onNotice?: (text: string) => void;
+    onProgress?: (text: string) => void;
+    /** A throwaway emulator: it stops, and removes `stateDir`, once this process is gone. */
+    ownedByThisProcess?: boolean;
+  },
 ): Promise<{ info: EmulatorInfo; started: boolean }> {
   const running = await runningEmulator(stateDir, stack, options.onNotice);
   if (running) {
@@ -138,7 +146,16 @@ export async function ensureEmulator(
   const { python } = await resolvePython({ requirementsDir: options.requirementsDir, onProgress: options.onProgress });
   ensurePrivateDir(stateDir);
   const files = paths(stateDir, stack);
-  const args: PlaneArguments = { infoPath: files.info, tasksPath: files.tasks, appDir: options.appDir, timeScale, python, region: LOCAL_REGION, credentials: LOCAL_CREDENTIALS };
+  const args: PlaneArguments = {
+    infoPath: files.info,
+    tasksPath: files.tasks,
+    appDir: options.appDir,
+    timeScale,
+    python,
+    region: LOCAL_REGION,
+    credentials: LOCAL_CREDENTIALS,
+    ...(options.ownedByThisProcess ? { ownerPid: process.pid } : {}),
+  };
   const log = openForAppend(files.log);
   const child = spawn(process.execPath, [PLANE_MAIN, JSON.stringify(args)], { detached: true, stdio: ['ignore', log, log], env: planeEnvironment() });
   closeSync(log);

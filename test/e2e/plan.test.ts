@@ -10,7 +10,7 @@ import { describe, expect, it } from 'vitest';
 import { isMutatingOperation } from '../../src/aws/clients.js';
 import type { PlanResult } from '../../src/commands/plan.js';
 import { CHANGING_ACTIONS } from '../../src/engine/plan.js';
-import { emulatorEnv, emulatorPerFile, localEnv, PREBUILT_IMAGE, readTrace, runCli, tempDir, type CliResult, uniqueStack } from './harness.js';
+import { emulatorEnv, emulatorPerFile, localEnv, PREBUILT_IMAGE, readTrace, runCli, runCliInterrupted, tempDir, type CliResult, uniqueStack } from './harness.js';
 import { emulatorClients } from './inventory.js';
 
 const upOptions = (stack: string) => ['--stack', stack, '--image', PREBUILT_IMAGE];
@@ -147,6 +147,27 @@ describe('plan against the emulator', () => {
   });
 });
 
+/** The throwaway emulators' folders made since `before`. */
+const throwawayFolders = (before: Set<string>): string[] => readdirSync(tmpdir()).filter((name) => name.startsWith('ecs-ha-plan-') && !before.has(name));
+
+/** Processes of a throwaway emulator: the plane names its folder on its command line, its moto is its child. */
+function throwawayPlanes(): string[] {
+  return readdirSync('/proc')
+    .filter((pid) => /^\d+$/.test(pid))
+    .filter((pid) => {
+      try {
+        return readFileSync(`/proc/${pid}/cmdline`, 'utf8').includes(`${tmpdir()}/ecs-ha-plan-`);
+      } catch {
+        return false; // gone meanwhile
+      }
+    });
+}
+
+async function eventually(check: () => boolean, timeoutMs: number): Promise<boolean> {
+  for (const deadline = Date.now() + timeoutMs; Date.now() < deadline; await new Promise((done) => setTimeout(done, 100))) if (check()) return true;
+  return check();
+}
+
 describe('plan --local', () => {
   it('before any up --local: planned against a fresh emulator it stops again; every resource a create, exit 4, read calls only, nothing left behind', async () => {
     const cwd = tempDir();
@@ -167,20 +188,21 @@ describe('plan --local', () => {
     expect(operations.filter(isMutatingOperation)).toEqual([]);
     // Nothing is left: no state folder, no emulator of the stack, no folder of the throwaway one.
     expect(existsSync(join(cwd, '.ecs-ha'))).toBe(false);
-    const made = readdirSync(tmpdir()).filter((name) => name.startsWith('ecs-ha-plan-') && !before.has(name));
-    expect(made).toEqual([]);
-    // The throwaway plane named its folder on its command line: no process does any more.
-    const planes = readdirSync('/proc').filter((pid) => /^\d+$/.test(pid)).filter((pid) => {
-      try {
-        return readFileSync(`/proc/${pid}/cmdline`, 'utf8').includes(`${tmpdir()}/ecs-ha-plan-`);
-      } catch {
-        return false; // gone meanwhile
-      }
-    });
-    expect(planes).toEqual([]);
+    expect(throwawayFolders(before)).toEqual([]);
+    expect(throwawayPlanes()).toEqual([]);
     const status = await runCli(['status', '--local', '--stack', 'planlocal'], { cwd, env });
     expect(status.code).toBe(1);
     expect(status.stderr).toContain('the local AWS emulator for stack "planlocal" is not running');
+  });
+
+  it('killed (SIGKILL) while it plans: the throwaway emulator stops itself and removes its folder', async () => {
+    const cwd = tempDir();
+    const before = new Set(readdirSync(tmpdir()).filter((name) => name.startsWith('ecs-ha-plan-')));
+    const killed = await runCliInterrupted(['plan', '--local', '--stack', 'plankilled'], { cwd, env: localEnv(), trace: join(cwd, 'trace.jsonl'), afterCalls: 3, signal: 'SIGKILL' });
+    expect(killed.signal).toBe('SIGKILL');
+    expect(killed.callsBeforeSignal).toBeGreaterThanOrEqual(3);
+    // The plane looks for its owner every second.
+    expect(await eventually(() => throwawayPlanes().length === 0 && throwawayFolders(before).length === 0, 15_000), throwawayPlanes().join(' ')).toBe(true);
   });
 
   it('with a state file of an emulator that has stopped: exit 1, says to run down --local first, starts nothing', async () => {

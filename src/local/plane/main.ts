@@ -8,7 +8,9 @@ import { randomBytes } from 'node:crypto';
 import { rmSync } from 'node:fs';
 import { writeFileAtomic } from '../../fs/safe.js';
 import { createServer } from 'node:net';
+import { dirname } from 'node:path';
 import { AwsClients } from '../../aws/clients.js';
+import { isProcessAlive } from '../../process/alive.js';
 import { AppFolders } from './apps.js';
 import { Balancers } from './balancers.js';
 import { LocalEndpoint } from './endpoint.js';
@@ -29,6 +31,11 @@ export interface PlaneArguments {
   python: string;
   region: string;
   credentials: { accessKeyId: string; secretAccessKey: string };
+  /**
+   * A throwaway plane's owner (a plan's CLI process): once it is gone, however it ended, the plane
+   * stops and removes the folder of its info file, which is its own.
+   */
+  ownerPid?: number;
 }
 
 /** What the info file says once the plane is up. */
@@ -148,8 +155,15 @@ async function main(): Promise<void> {
     }
     rmSync(args.tasksPath, { force: true });
     rmSync(args.infoPath, { force: true });
+    if (args.ownerPid) rmSync(dirname(args.infoPath), { recursive: true, force: true });
     process.exit(0);
   };
+  if (args.ownerPid) {
+    const owner = args.ownerPid;
+    setInterval(() => {
+      if (!isProcessAlive(owner)) void shutdown(`its owner, process ${owner}, is gone`);
+    }, 1_000);
+  }
   process.on('SIGTERM', () => void shutdown('SIGTERM'));
   process.on('SIGINT', () => void shutdown('SIGINT'));
   moto.child.once('exit', (code, signal) => void shutdown(`moto exited (${signal ?? code})`));
