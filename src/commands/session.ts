@@ -43,12 +43,17 @@ export function validateCommon(options: CommonOptions): void {
   }
 }
 
-/** Whether the stack's state file is one of the local emulator's (its account is the emulator's). */
-function isLocalStateFile(stateDir: string, stack: string): boolean {
+/**
+ * The account and last write of the stack's state file when it is one of the local emulator's (a
+ * state file of an AWS account never is: opening it is refused for its account); undefined when
+ * there is none, or a corrupt one (refused later, with its own message).
+ */
+function localStateFile(stateDir: string, stack: string): { updatedAt?: string } | undefined {
   try {
-    return (JSON.parse(readFileSync(statePath(stateDir, stack), 'utf8')) as { account?: string }).account === LOCAL_ACCOUNT;
+    const file = JSON.parse(readFileSync(statePath(stateDir, stack), 'utf8')) as { updatedAt?: string; account?: string };
+    return file.account === LOCAL_ACCOUNT ? file : undefined;
   } catch {
-    return false; // none, or corrupt: refused later with its own message
+    return undefined;
   }
 }
 
@@ -57,14 +62,29 @@ function isLocalStateFile(stateDir: string, stack: string): boolean {
  * describes the world of an emulator that has stopped since (its resources lived in its memory).
  */
 export function localStateIsStale(stateDir: string, stack: string, emulator: { startedAt: string }): boolean {
-  const path = statePath(stateDir, stack);
-  if (!existsSync(path)) return false;
+  const updatedAt = localStateFile(stateDir, stack)?.updatedAt;
+  return typeof updatedAt === 'string' && Date.parse(updatedAt) < Date.parse(emulator.startedAt);
+}
+
+/**
+ * For a plan of a stack that has no state yet: a fresh local AWS in a temporary folder of its own,
+ * owned by this process (killed before `close`, it stops itself); `close` stops it and removes the folder.
+ */
+async function throwawayEmulator(
+  stack: string,
+  start: (stateDir: string, ownedByThisProcess: boolean) => Promise<{ info: EmulatorInfo; started: boolean }>,
+  onNotice: (text: string) => void,
+): Promise<{ emulator: { info: EmulatorInfo; started: boolean }; close: () => Promise<void> }> {
+  const scratch = mkdtempSync(join(tmpdir(), 'ecs-ha-plan-'));
+  const close = async (): Promise<void> => {
+    await stopEmulator(scratch, stack, onNotice);
+    rmSync(scratch, { recursive: true, force: true });
+  };
   try {
-    const { updatedAt, account } = JSON.parse(readFileSync(path, 'utf8')) as { updatedAt?: string; account?: string };
-    // A state file of an AWS account is never the emulator's: opening it is refused for its account.
-    return account === LOCAL_ACCOUNT && typeof updatedAt === 'string' && Date.parse(updatedAt) < Date.parse(emulator.startedAt);
-  } catch {
-    return false; // a corrupt file is refused later, with its own message
+    return { emulator: await start(scratch, true), close };
+  } catch (error) {
+    await close();
+    throw error;
   }
 }
 
@@ -94,25 +114,14 @@ export async function openSession(options: CommonOptions, signal: AbortSignal, s
       ? await startIn(options.stateDir, start.appDir)
       : { info: await runningEmulator(options.stateDir, options.stack, onNotice), started: false };
     if (!emulator.info && start && start.throwaway && !existsSync(statePath(options.stateDir, options.stack))) {
-      // A new stack: what up --local would make, seen in an emulator that holds nothing yet, stopped again after.
-      const scratch = mkdtempSync(join(tmpdir(), 'ecs-ha-plan-'));
-      close = async () => {
-        await stopEmulator(scratch, options.stack, onNotice);
-        rmSync(scratch, { recursive: true, force: true });
-      };
-      try {
-        // Owned by this process: should it be killed before it stops the emulator, the emulator stops itself.
-        emulator = await startIn(scratch, start.appDir, true);
-      } catch (error) {
-        await close();
-        throw error;
-      }
+      // A new stack: what up --local would make, seen in an emulator that holds nothing yet.
+      ({ emulator, close } = await throwawayEmulator(options.stack, (stateDir, owned) => startIn(stateDir, start.appDir, owned), onNotice));
       reporter.info(`no local AWS emulator runs for stack "${options.stack}": planning against a fresh one, stopped again after the plan`);
     }
     const info = emulator.info;
     if (!info) {
       // Never started here: a fresh emulator's memory would hold no stack anyway.
-      const stale = isLocalStateFile(options.stateDir, options.stack);
+      const stale = localStateFile(options.stateDir, options.stack) !== undefined;
       throw new OperationError(
         `the local AWS emulator for stack "${options.stack}" is not running, so there is no local stack${stale ? ` (the state file ${statePath(options.stateDir, options.stack)} is of an emulator that has stopped)` : ''}`,
         stale
