@@ -5,6 +5,7 @@
  * killed half way (SIGKILL, the zone still out) is undone by the next `up --local`.
  */
 import { DescribeServicesCommand, DescribeTasksCommand, ListTasksCommand } from '@aws-sdk/client-ecs';
+import { DescribeTargetHealthCommand } from '@aws-sdk/client-elastic-load-balancing-v2';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -21,6 +22,8 @@ interface Stack {
   /** The stack's subnets (its network record) and the zone's among them. */
   subnets: string[];
   zoneSubnets: string[];
+  /** The stack's subnets in an Availability Zone. */
+  subnetsIn: (zone: string) => string[];
 }
 
 function stateOf(stack: Pick<Stack, 'cwd' | 'name'>): { resources: Record<string, { details?: Record<string, unknown> }> } {
@@ -36,21 +39,34 @@ async function upLocal(name: string): Promise<Stack> {
   expect(up.code, up.stderr).toBe(0);
   const info = JSON.parse(readFileSync(join(cwd, '.ecs-ha', `${name}.emulator.json`), 'utf8')) as { endpointUrl: string };
   const network = stateOf({ cwd, name }).resources.network!.details as { subnetIds: string[]; availabilityZones: string[] };
-  const zoneSubnets = network.subnetIds.filter((_s, i) => network.availabilityZones[i] === ZONE);
+  const subnetsIn = (zone: string): string[] => network.subnetIds.filter((_s, i) => network.availabilityZones[i] === zone);
+  const zoneSubnets = subnetsIn(ZONE);
   // The drill needs a zone to take away and another to run in.
   expect(zoneSubnets).toHaveLength(1);
   expect(new Set(network.availabilityZones).size).toBeGreaterThanOrEqual(2);
-  return { cwd, env, name, aws: emulatorClients(info.endpointUrl), subnets: network.subnetIds, zoneSubnets };
+  return { cwd, env, name, aws: emulatorClients(info.endpointUrl), subnets: network.subnetIds, zoneSubnets, subnetsIn };
 }
 
-/** Until the service is steady again (one completed deployment, every task running), as chaos's preflight wants it. */
-async function untilSteady(stack: Stack, timeoutMs = 30_000): Promise<void> {
+/**
+ * Until the service is as chaos's preflight wants it, and the zones its running tasks are in:
+ * steady (one completed deployment, every task running, none pending), its tasks in two zones or
+ * more, and every target healthy (none still draining). Steady alone is not enough: right after a
+ * zone comes back, the old tasks' targets still drain, and ECS may still be spreading the tasks.
+ */
+async function untilReady(stack: Stack, timeoutMs = 60_000): Promise<string[]> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     const { services = [] } = await stack.aws.ecs.send(new DescribeServicesCommand({ cluster: stack.name, services: [stack.name] }));
     const s = services[0];
-    if (s?.runningCount === s?.desiredCount && s?.pendingCount === 0 && s?.deployments?.length === 1 && s.deployments[0]?.rolloutState === 'COMPLETED') return;
-    if (Date.now() > deadline) throw new Error('the service did not become steady');
+    const { taskArns = [] } = await stack.aws.ecs.send(new ListTasksCommand({ cluster: stack.name, serviceName: stack.name }));
+    const { tasks = [] } = taskArns.length ? await stack.aws.ecs.send(new DescribeTasksCommand({ cluster: stack.name, tasks: taskArns })) : { tasks: [] };
+    const zones = [...new Set(tasks.filter((t) => t.lastStatus === 'RUNNING').map((t) => t.availabilityZone ?? ''))].sort();
+    const targetGroupArn = s?.loadBalancers?.[0]?.targetGroupArn;
+    const { TargetHealthDescriptions = [] } = targetGroupArn ? await stack.aws.elbv2.send(new DescribeTargetHealthCommand({ TargetGroupArn: targetGroupArn })) : {};
+    const states = TargetHealthDescriptions.map((t) => t.TargetHealth?.State);
+    const steady = s?.runningCount === s?.desiredCount && s?.pendingCount === 0 && s?.deployments?.length === 1 && s.deployments[0]?.rolloutState === 'COMPLETED';
+    if (steady && zones.length >= 2 && states.length > 0 && states.every((state) => state === 'healthy')) return zones;
+    if (Date.now() > deadline) throw new Error(`the service did not become ready for a drill: steady ${steady}, tasks in ${zones.join(', ')}, targets ${states.join(', ')}`);
     await new Promise((done) => setTimeout(done, 250));
   }
 }
@@ -121,11 +137,14 @@ describe('chaos --kill-az --local: the zone drill', () => {
     expect(interrupted.stderr).toContain(`${ZONE} restored: service ${stack.name} in subnets`);
     expect(await serviceSubnets(stack)).toEqual([...stack.subnets].sort());
     expect(stateOf(stack).resources.service!.details!.zoneDrill).toBeUndefined();
-    await untilSteady(stack);
+    // The zone given back gets its share of the new deployment's tasks, or not (two tasks, three
+    // zones): the next drill takes away a zone where a task runs now.
+    const [zone] = await untilReady(stack);
+    const zoneSubnets = stack.subnetsIn(zone!);
 
     // Killed with SIGKILL right after it took the zone away: the zone stays out, and the state says so.
     const trace = join(stack.cwd, 'trace.jsonl');
-    const killed = await runCliInterrupted(['chaos', '--kill-az', ZONE, '--local', '--stack', stack.name, '--baseline', '0'], {
+    const killed = await runCliInterrupted(['chaos', '--kill-az', zone!, '--local', '--stack', stack.name, '--baseline', '0'], {
       cwd: stack.cwd,
       env: stack.env,
       trace,
@@ -133,9 +152,9 @@ describe('chaos --kill-az --local: the zone drill', () => {
       afterOperation: 'ECS:UpdateService',
       signal: 'SIGKILL',
     });
-    expect(killed.signal).toBe('SIGKILL');
-    expect(await serviceSubnets(stack)).toEqual(stack.subnets.filter((s) => !stack.zoneSubnets.includes(s)).sort());
-    expect(stateOf(stack).resources.service!.details!.zoneDrill).toMatchObject({ az: ZONE, excludedSubnets: stack.zoneSubnets });
+    expect(killed.signal, killed.stderr).toBe('SIGKILL');
+    expect(await serviceSubnets(stack)).toEqual(stack.subnets.filter((s) => !zoneSubnets.includes(s)).sort());
+    expect(stateOf(stack).resources.service!.details!.zoneDrill).toMatchObject({ az: zone, excludedSubnets: zoneSubnets });
 
     const up = await runCli(['up', '--local', '--stack', stack.name, '--json'], { cwd: stack.cwd, env: stack.env, timeoutMs: 120_000 });
     expect(up.code, up.stderr).toBe(0);
