@@ -1,4 +1,5 @@
 import { defineConfig } from 'vitest/config';
+import LongestFirst from './test/setup/sequencer.js';
 
 export default defineConfig({
   test: {
@@ -13,6 +14,8 @@ export default defineConfig({
     hookTimeout: 120_000,
     // e2e files share one emulator per file; keep files from starving the 2-core machine.
     maxWorkers: 2,
+    // The long end-to-end files first, also in a fresh clone with no timings of earlier runs.
+    sequence: { sequencer: LongestFirst },
     projects: [
       {
         extends: true,
