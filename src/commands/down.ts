@@ -159,9 +159,10 @@ export interface DownCliOptions extends CommonOptions {
  * Removes the state file of a local stack whose emulator is gone, under the stack's lock; a state
  * file of an AWS account is refused (exit 2), never removed: its resources still run, and bill.
  */
-function discardLocalState(stateDir: string, stack: string): void {
+/** Removes the state file of a local stack whose emulator is gone; true when there was one. */
+function discardLocalState(stateDir: string, stack: string): boolean {
   const file = readStateFile(stateDir, stack);
-  if (!file) return;
+  if (!file) return false;
   if (file.account !== LOCAL_ACCOUNT || file.region !== LOCAL_REGION) {
     throw new UsageError(
       `the state file ${statePath(stateDir, stack)} is of stack "${stack}" in AWS account ${file.account} (${file.region}), not of the local emulator: \`down --local\` leaves it alone`,
@@ -174,6 +175,7 @@ function discardLocalState(stateDir: string, stack: string): void {
   } finally {
     release();
   }
+  return true;
 }
 
 /** `ecs-ha down`: safe in cleanup scripts — exits 0 when there is nothing to remove. */
@@ -189,8 +191,11 @@ export async function downAction(options: DownCliOptions): Promise<void> {
     if (options.local && (!emulator || localStateIsStale(options.stateDir, options.stack, emulator))) {
       // The emulator keeps its resources in memory: with it stopped (or restarted since the state
       // was written), nothing of that state is left to remove. Only ever a local stack's state.
-      discardLocalState(options.stateDir, options.stack);
-      if (emulator && (await stopEmulator(options.stateDir, options.stack))) process.stderr.write('discarded the state of an earlier local emulator, and stopped the local AWS emulator\n');
+      const discarded = discardLocalState(options.stateDir, options.stack);
+      const stopped = emulator !== undefined && (await stopEmulator(options.stateDir, options.stack));
+      if (discarded || stopped) {
+        process.stderr.write(`${[discarded ? 'discarded the state of an earlier local emulator' : '', stopped ? 'stopped the local AWS emulator' : ''].filter(Boolean).join(', and ')}\n`);
+      }
       session = await openSession({ ...options, local: false }, interrupt.signal, false);
       renderDown(session, { stack: options.stack, account: 'local', region: 'local emulator', source: 'none', deleted: [], alreadyGone: [], skipped: [], kept: [] });
       return;

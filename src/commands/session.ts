@@ -1,4 +1,4 @@
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { AwsClients, type AwsSettings } from '../aws/clients.js';
@@ -110,21 +110,26 @@ export async function openSession(options: CommonOptions, signal: AbortSignal, s
     const onNotice = (text: string): void => reporter.warn(text);
     const startIn = (stateDir: string, appDir: string, ownedByThisProcess = false) =>
       ensureEmulator(stateDir, options.stack, { appDir, requirementsDir: BUNDLED_APP_DIR, clock: realClock, onNotice, onProgress: (text) => reporter.info(text), ownedByThisProcess });
-    let emulator: { info: EmulatorInfo | undefined; started: boolean } = start && !start.throwaway
-      ? await startIn(options.stateDir, start.appDir)
-      : { info: await runningEmulator(options.stateDir, options.stack, onNotice), started: false };
-    if (!emulator.info && start && start.throwaway && !existsSync(statePath(options.stateDir, options.stack))) {
-      // A new stack: what up --local would make, seen in an emulator that holds nothing yet.
-      ({ emulator, close } = await throwawayEmulator(options.stack, (stateDir, owned) => startIn(stateDir, start.appDir, owned), onNotice));
-      reporter.info(`no local AWS emulator runs for stack "${options.stack}": planning against a fresh one, stopped again after the plan`);
+    const running = await runningEmulator(options.stateDir, options.stack, onNotice);
+    // The local stack lived in the memory of an emulator that is gone: a new one would not have it.
+    const stateLeft = !running && localStateFile(options.stateDir, options.stack) !== undefined;
+    let emulator: { info: EmulatorInfo | undefined; started: boolean } = { info: running, started: false };
+    if (!running && start && !stateLeft) {
+      if (start.throwaway) {
+        // A new stack: what up --local would make, seen in an emulator that holds nothing yet.
+        ({ emulator, close } = await throwawayEmulator(options.stack, (stateDir, owned) => startIn(stateDir, start.appDir, owned), onNotice));
+        reporter.info(`no local AWS emulator runs for stack "${options.stack}": planning against a fresh one, stopped again after the plan`);
+      } else {
+        emulator = await startIn(options.stateDir, start.appDir);
+      }
     }
     const info = emulator.info;
     if (!info) {
-      // Never started here: a fresh emulator's memory would hold no stack anyway.
-      const stale = localStateFile(options.stateDir, options.stack) !== undefined;
       throw new OperationError(
-        `the local AWS emulator for stack "${options.stack}" is not running, so there is no local stack${stale ? ` (the state file ${statePath(options.stateDir, options.stack)} is of an emulator that has stopped)` : ''}`,
-        stale
+        stateLeft
+          ? `the local AWS emulator of stack "${options.stack}" is not running: the state file ${statePath(options.stateDir, options.stack)} points at resources it held, which are gone with it`
+          : `the local AWS emulator for stack "${options.stack}" is not running, so there is no local stack`,
+        stateLeft
           ? `run \`ecs-ha down --local --stack ${options.stack}\` (it discards that state), then \`ecs-ha up --local --stack ${options.stack}\``
           : `run \`ecs-ha up --local --stack ${options.stack}\` first`,
       );

@@ -304,7 +304,9 @@ describe('the local data plane after a crash', () => {
 
     const refused = await runCli(['up', '--local', '--stack', 'again', '--no-wait'], { cwd, env });
     expect(refused.code).toBe(1);
-    expect(refused.stderr).toContain('the local AWS emulator of stack "again" was restarted');
+    expect(refused.stderr).toContain('the local AWS emulator of stack "again" is not running: the state file .ecs-ha/again.json points at resources it held, which are gone with it');
+    // Refused before a new emulator is started: nothing is left running.
+    expect(existsSync(join(cwd, '.ecs-ha', 'again.emulator.json'))).toBe(false);
     expect(refused.stderr).toContain('hint: run `ecs-ha down --local --stack again` (it discards that state), then `ecs-ha up --local --stack again`');
 
     const down = await runCli(['down', '--local', '--stack', 'again'], { cwd, env });

@@ -214,7 +214,7 @@ describe('plan --local', () => {
     const run = await runCli(['plan', '--local', '--stack', 'gone'], { cwd, env });
 
     expect(run.code).toBe(1);
-    expect(run.stderr).toContain('the local AWS emulator for stack "gone" is not running, so there is no local stack (the state file .ecs-ha/gone.json is of an emulator that has stopped)');
+    expect(run.stderr).toContain('the local AWS emulator of stack "gone" is not running: the state file .ecs-ha/gone.json points at resources it held, which are gone with it');
     expect(run.stderr).toContain('hint: run `ecs-ha down --local --stack gone` (it discards that state), then `ecs-ha up --local --stack gone`');
     expect(existsSync(join(cwd, '.ecs-ha', 'gone.emulator.json'))).toBe(false);
   });

@@ -205,7 +205,7 @@ describe('verifyAction', () => {
 
     expect(error).toMatchObject({
       exitCode: ExitCode.failed,
-      message: expect.stringMatching(/^the local AWS emulator for stack "demo" is not running, so there is no local stack \(the state file .+demo\.json is of an emulator that has stopped\)$/),
+      message: expect.stringMatching(/^the local AWS emulator of stack "demo" is not running: the state file .+demo\.json points at resources it held, which are gone with it$/),
       hint: 'run `ecs-ha down --local --stack demo` (it discards that state), then `ecs-ha up --local --stack demo`',
     });
     expect(awsCalls()).toBe(0);
