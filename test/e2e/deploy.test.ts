@@ -14,7 +14,7 @@ import { downLocalAfterTest, localEnv, readTrace, runCli, tempDir } from './harn
 const STACK = 'dep';
 /** An app whose /health answers 500 (test/fixtures/unhealthy-app): its tasks never turn healthy. */
 const UNHEALTHY_APP = resolve('test/fixtures/unhealthy-app');
-const MEASURE = ['--rps', '20', '--baseline', '2', '--settle', '2'];
+const MEASURE = ['--rps', '20', '--baseline', '1', '--settle', '1'];
 
 describe('deploy and rollback on the local data plane', () => {
   const cwd = tempDir();
